@@ -1,0 +1,75 @@
+"""ИАМ — the information-analytics module of the regional health system.
+
+``create_app()`` builds the Flask server, binds the database, cache and login, and mounts the
+Dash application on it; ``python app.py`` also prepares demo data on an empty embedded database.
+"""
+from __future__ import annotations
+
+import sys
+
+import dash
+import dash_bootstrap_components as dbc
+from flask import Flask
+
+from config import Config
+from data_access.db import Database, DatabaseError
+from data_access import cache as cache_mod
+
+
+def create_app(config: Config | None = None) -> Flask:
+    """Application factory: Flask server first, extensions, then Dash on top of it."""
+    cfg = config or Config()
+    server = Flask(__name__, instance_path=str(cfg.instance_dir.resolve()))
+    server.config.update(
+        SECRET_KEY=cfg.resolve_secret(),
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=cfg.session_cookie_secure,
+        REMEMBER_COOKIE_HTTPONLY=True,
+        REMEMBER_COOKIE_SAMESITE="Lax",
+        TESTING=cfg.testing,
+        JSON_AS_ASCII=False,
+    )
+    db = Database(cfg.database_url, duckdb_memory_limit=cfg.duckdb_memory_limit, duckdb_threads=cfg.duckdb_threads)
+    server.extensions["iam"] = {"config": cfg, "db": db,
+                                "cache": cache_mod.Cache(cfg.cache_dir, cfg.cache_timeout, db)}
+
+    import cli
+    cli.register(server)
+
+    dash_app = dash.Dash(
+        __name__,
+        server=server,
+        use_pages=True,
+        pages_folder="pages",
+        external_stylesheets=[dbc.themes.BOOTSTRAP, dbc.icons.BOOTSTRAP],
+        suppress_callback_exceptions=True,
+        title="ИАМ — здравоохранение Санкт-Петербурга",
+        update_title=None,
+    )
+    from components.shell import shell
+    dash_app.layout = shell
+    server.dash_app = dash_app
+    return server
+
+
+def main() -> int:
+    """Run the server; on an empty embedded database first generate demo data and marts."""
+    cfg = Config()
+    try:
+        server = create_app(cfg)
+        db: Database = server.extensions["iam"]["db"]
+        db.check()
+        if cfg.demo:
+            import cli
+            cli.prepare_demo(server)
+    except DatabaseError as exc:
+        print(f"Ошибка: {exc}", file=sys.stderr)
+        return 1
+    print(f"ИАМ: http://{cfg.host}:{cfg.port}/", flush=True)
+    server.dash_app.run(host=cfg.host, port=cfg.port, debug=False)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

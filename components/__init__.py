@@ -1,0 +1,1 @@
+"""Reusable interface pieces (layout builders without callbacks of their own)."""

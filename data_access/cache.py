@@ -1,0 +1,71 @@
+"""Loader cache on disk (diskcache) with explicit timeouts, invalidated by mart rebuilds.
+
+Every cached value's key carries the data version (the mart build log), so a rebuild makes
+old entries unreachable at once; ``clear()`` also drops them from disk.
+"""
+from __future__ import annotations
+
+import functools
+import hashlib
+import pickle
+import time
+from pathlib import Path
+from typing import Callable
+
+import diskcache
+
+from .db import Database
+
+
+class Cache:
+    def __init__(self, directory: Path, timeout: int, db: Database):
+        self.directory = Path(directory)
+        self.timeout = timeout
+        self.db = db
+        self._store: diskcache.Cache | None = None
+        self._version: tuple[float, str] | None = None
+
+    @property
+    def store(self) -> diskcache.Cache:
+        if self._store is None:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            self._store = diskcache.Cache(str(self.directory), size_limit=2 ** 30)
+        return self._store
+
+    def data_version(self) -> str:
+        """The mart build version, re-read at most every few seconds."""
+        from .marts import data_version
+        now = time.monotonic()
+        if self._version is None or now - self._version[0] > 5:
+            self._version = (now, data_version(self.db))
+        return self._version[1]
+
+    def memoize(self, fn: Callable, args: tuple, kwargs: dict, timeout: int | None = None):
+        raw = pickle.dumps((fn.__module__, fn.__qualname__, self.db.url, self.data_version(), args,
+                            sorted(kwargs.items())))
+        key = "iam:" + hashlib.sha256(raw).hexdigest()
+        hit = self.store.get(key, default=None)
+        if hit is not None:
+            return pickle.loads(hit)
+        value = fn(*args, **kwargs)
+        self.store.set(key, pickle.dumps(value), expire=timeout or self.timeout)
+        return value
+
+    def clear(self) -> None:
+        self._version = None
+        self.store.clear()
+
+
+def cached(timeout: int | None = None):
+    """Cache a loader ``fn(db, ...)`` in the current app's cache; a fresh copy is returned each time."""
+    def deco(fn):
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            from flask import current_app, has_app_context
+            if not has_app_context():
+                return fn(*args, **kwargs)
+            cache: Cache = current_app.extensions["iam"]["cache"]
+            return cache.memoize(fn, args, kwargs, timeout)
+        wrapper.uncached = fn
+        return wrapper
+    return deco
