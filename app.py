@@ -5,20 +5,23 @@ Dash application on it; ``python app.py`` also prepares demo data on an empty em
 """
 from __future__ import annotations
 
+import datetime as dt
 import sys
 
 import dash
-import dash_bootstrap_components as dbc
 from flask import Flask
 
 from config import Config
 from data_access.db import Database, DatabaseError
 from data_access import cache as cache_mod
+from metrics.model import RegistryError
 
 
 def create_app(config: Config | None = None) -> Flask:
     """Application factory: Flask server first, extensions, then Dash on top of it."""
     cfg = config or Config()
+    from metrics import evaluate
+    evaluate.reload_registry()  # raises RegistryError with the broken declaration named
     server = Flask(__name__, instance_path=str(cfg.instance_dir.resolve()))
     server.config.update(
         SECRET_KEY=cfg.resolve_secret(),
@@ -28,21 +31,28 @@ def create_app(config: Config | None = None) -> Flask:
         REMEMBER_COOKIE_HTTPONLY=True,
         REMEMBER_COOKIE_SAMESITE="Lax",
         TESTING=cfg.testing,
-        JSON_AS_ASCII=False,
     )
+    server.json.ensure_ascii = False  # Russian messages as they are, not \u escapes
     db = Database(cfg.database_url, duckdb_memory_limit=cfg.duckdb_memory_limit, duckdb_threads=cfg.duckdb_threads)
     server.extensions["iam"] = {"config": cfg, "db": db,
                                 "cache": cache_mod.Cache(cfg.cache_dir, cfg.cache_timeout, db)}
 
+    server.permanent_session_lifetime = dt.timedelta(hours=cfg.session_hours)
     import cli
     cli.register(server)
+    from security import web
+    web.init_app(server)
+    from api import blueprint as api_blueprint
+    from api.exports import exports
+    server.register_blueprint(api_blueprint)
+    server.register_blueprint(exports)
 
     dash_app = dash.Dash(
         __name__,
         server=server,
         use_pages=True,
         pages_folder="pages",
-        external_stylesheets=[dbc.themes.BOOTSTRAP, dbc.icons.BOOTSTRAP],
+        # Bootstrap and its icons are served from assets/ (no CDN: the app works offline).
         suppress_callback_exceptions=True,
         title="ИАМ — здравоохранение Санкт-Петербурга",
         update_title=None,
@@ -63,7 +73,7 @@ def main() -> int:
         if cfg.demo:
             import cli
             cli.prepare_demo(server)
-    except DatabaseError as exc:
+    except (DatabaseError, RegistryError) as exc:
         print(f"Ошибка: {exc}", file=sys.stderr)
         return 1
     print(f"ИАМ: http://{cfg.host}:{cfg.port}/", flush=True)

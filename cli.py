@@ -55,6 +55,20 @@ class Bar:
             self.bar = None
 
 
+class RuNumber(click.ParamType):
+    """A number option whose conversion error is explained in Russian."""
+
+    def __init__(self, kind: type, what: str):
+        self.kind, self.what, self.name = kind, what, kind.__name__
+
+    def convert(self, value, param, ctx):
+        try:
+            return self.kind(str(value).replace(",", ".")) if self.kind is float else self.kind(value)
+        except (TypeError, ValueError):
+            self.fail(f"{self.what} должно быть {'числом' if self.kind is float else 'целым числом'}, "
+                      f"а не «{value}»", param, ctx)
+
+
 def _month(_ctx, _param, value):
     if value is None:
         return None
@@ -90,9 +104,9 @@ def run_demo_data(db: Database, scale: float, seed: int, months: int, end: dt.da
 
 def register(app: Flask) -> None:
     @app.cli.command("demo-data")
-    @click.option("--scale", type=float, default=None, help="Масштаб: 1,0 — весь город (5,6 млн человек)")
-    @click.option("--seed", type=int, default=None, help="Зерно генератора (одинаковое зерно — одинаковые данные)")
-    @click.option("--months", type=int, default=None, help="Сколько месяцев истории (не меньше 27 для сравнения с прошлым годом)")
+    @click.option("--scale", type=RuNumber(float, "Масштаб"), default=None, help="Масштаб: 1,0 — весь город (5,6 млн человек)")
+    @click.option("--seed", type=RuNumber(int, "Зерно"), default=None, help="Зерно генератора (одинаковое зерно — одинаковые данные)")
+    @click.option("--months", type=RuNumber(int, "Число месяцев"), default=None, help="Сколько месяцев истории (не меньше 27 для сравнения с прошлым годом)")
     @click.option("--end", "end", callback=_month, default=None, help="Последний месяц истории ГГГГ-ММ (по умолчанию — последний полный)")
     @click.option("--no-marts", is_flag=True, help="Не строить витрины")
     @with_appcontext
@@ -144,6 +158,9 @@ def register(app: Flask) -> None:
         if not st.has_data:
             click.echo("Данных нет: flask --app app demo-data")
 
+    from security import cli as security_cli
+    security_cli.register(app)
+
 
 def prepare_demo(app: Flask) -> None:
     """First start in demo mode: generate data and build marts when the database is empty."""
@@ -163,3 +180,5 @@ def prepare_demo(app: Flask) -> None:
                 build_marts(db, progress=bar)
             finally:
                 bar.close()
+        from security import users
+        users.ensure_demo_users(app)

@@ -64,7 +64,7 @@ class Config:
     port: int = field(default_factory=lambda: _int("PORT", 8050))
     # Demo mode: an empty database gets synthetic data and one user per role on first start.
     demo: bool = field(default_factory=lambda: _bool("IAM_DEMO", "DATABASE_URL" not in os.environ))
-    demo_scale: float = field(default_factory=lambda: _float("DEMO_SCALE", 0.02))
+    demo_scale: float = field(default_factory=lambda: _float("DEMO_SCALE", 0.05))
     demo_months: int = field(default_factory=lambda: _int("DEMO_MONTHS", 27))
     demo_seed: int = field(default_factory=lambda: _int("DEMO_SEED", 42))
     duckdb_memory_limit: str = field(default_factory=lambda: os.environ.get("DUCKDB_MEMORY_LIMIT", "4GB"))
@@ -73,6 +73,7 @@ class Config:
     login_max_failures: int = field(default_factory=lambda: _int("LOGIN_MAX_FAILURES", 5))
     login_lockout_seconds: int = field(default_factory=lambda: _int("LOGIN_LOCKOUT_SECONDS", 300))
     session_hours: int = field(default_factory=lambda: _int("SESSION_HOURS", 8))
+    login_failure_delay: float = field(default_factory=lambda: _float("LOGIN_FAILURE_DELAY", 0.5))
     testing: bool = False
     secret_key: str | None = None
 

@@ -5,6 +5,7 @@ process, because a forked worker must not reuse its parent's DuckDB handle.
 """
 from __future__ import annotations
 
+import decimal
 import io
 import os
 import threading
@@ -37,19 +38,22 @@ class Database:
     """Lazily created engine bound to one URL, safe across fork."""
 
     def __init__(self, url: str, *, duckdb_memory_limit: str = "4GB", duckdb_threads: int = 2):
+        # A bad URL is reported on first use (check/engine), so that the app and its CLI still
+        # start and can say what is wrong instead of failing inside the factory.
+        self.url = url
+        self.error: str | None = None
+        self.backend = "invalid"
         try:
             parsed = make_url(url)
-        except Exception as exc:  # sqlalchemy.exc.ArgumentError and friends
-            raise DatabaseError(f"Неверный адрес базы данных DATABASE_URL: {url!r}") from exc
-        self.url = url
-        self.backend = parsed.get_backend_name()
-        if self.backend not in {"duckdb", "postgresql"}:
-            raise DatabaseError(
-                f"Поддерживаются только DuckDB и PostgreSQL, а указан «{self.backend}» в DATABASE_URL")
-        if self.backend == "postgresql" and parsed.drivername == "postgresql":
-            # psycopg 3 is the driver the product ships with.
-            parsed = parsed.set(drivername="postgresql+psycopg")
-            self.url = parsed.render_as_string(hide_password=False)
+            self.backend = parsed.get_backend_name()
+        except Exception:  # sqlalchemy.exc.ArgumentError and friends
+            self.error = f"Неверный адрес базы данных в DATABASE_URL: «{url}»"
+        else:
+            if self.backend not in {"duckdb", "postgresql"}:
+                self.error = f"Поддерживаются только DuckDB и PostgreSQL, а в DATABASE_URL указан «{self.backend}»"
+            elif self.backend == "postgresql" and parsed.drivername == "postgresql":
+                # psycopg 3 is the driver the product ships with.
+                self.url = parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
         self._duck_cfg = {"memory_limit": duckdb_memory_limit, "threads": duckdb_threads}
         self._engine: sa.Engine | None = None
         self._pid: int | None = None
@@ -61,6 +65,8 @@ class Database:
 
     @property
     def engine(self) -> sa.Engine:
+        if self.error:
+            raise DatabaseError(self.error)
         if self._engine is None or self._pid != os.getpid():
             with self._lock:
                 if self._engine is None or self._pid != os.getpid():
@@ -83,6 +89,8 @@ class Database:
 
     def check(self) -> None:
         """Open a connection once, raising DatabaseError with a clear message on failure."""
+        if self.error:
+            raise DatabaseError(self.error)
         try:
             with self.engine.connect() as conn:
                 conn.execute(sa.text("select 1"))
@@ -96,10 +104,20 @@ class Database:
             self._engine = None
 
     def read_df(self, query, params: dict | None = None) -> pd.DataFrame:
-        """Run a Core select and return a fresh DataFrame."""
+        """Run a Core select and return a fresh DataFrame.
+
+        PostgreSQL returns SUM over integers as NUMERIC (Python Decimal); such columns become floats
+        here so that both databases give the same frame.
+        """
         with self.engine.connect() as conn:
             result = conn.execute(query, params or {})
-            return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+            df = pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+        for col in df.columns:
+            if df[col].dtype == object:
+                first = df[col].dropna()
+                if len(first) and isinstance(first.iloc[0], decimal.Decimal):
+                    df[col] = df[col].astype(float)
+        return df
 
 
 def bulk_load(db: Database, table: sa.Table, df: pd.DataFrame) -> int:

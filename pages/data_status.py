@@ -10,12 +10,17 @@ from components import fmt
 from data_access import schema
 from data_access.status import data_status
 
-dash.register_page(__name__, path="/data", name="Данные", title="Состояние данных — ИАМ", order=90)
+dash.register_page(__name__, path="/data", name="Данные", title="Состояние данных — ИАМ", order=90,
+                   menu="Состояние данных", roles=["admin", "analyst", "committee"])
 
 TABLE_NAMES = {t.name: t.info["doc"] for t in schema.CONTRACT_TABLES}
 
 
 def layout(**_kwargs):
+    from components.guard import role_refusal
+    from security import current_user
+    if (denied := role_refusal(current_user(), ["admin", "analyst", "committee"])) is not None:
+        return denied
     st = data_status(current_app.extensions["iam"]["db"])
     if not st.has_data:
         return dbc.Alert(["В базе нет первичных данных. Загрузите их командой ",

@@ -1,11 +1,126 @@
-"""Главная: the city at a glance."""
+"""Главная: key indicators against targets for the person's part of the city, and the units at a glance."""
 from __future__ import annotations
 
 import dash
-from dash import html
+import dash_bootstrap_components as dbc
+from dash import Input, Output, State, callback, dcc, html, no_update
 
-dash.register_page(__name__, path="/", name="Главная", title="ИАМ — здравоохранение Санкт-Петербурга", order=0)
+from components import fmt, kpi, urls
+from components.guard import scoped
+from components.period import options, picker
+from components.scorecard import legend, scorecard
+from components.shell import NAV
+from data_access import units as U
+from metrics import evaluate as E
+from metrics.periods import PeriodError, parse_period
+from security import current_scope, current_user
+
+dash.register_page(__name__, path="/", name="Главная", title="ИАМ — здравоохранение Санкт-Петербурга", order=0,
+                   menu="Главная")
+
+KIND, VALUE, STATE = "home-period-kind", "home-period-value", "home-state"
 
 
-def layout(**_kwargs):
-    return html.Div([html.H2("Мониторинг ключевых показателей")])
+def home_unit(user):
+    """The unit a person looks at first: the city, their district or their organisation."""
+    scope = user.scope
+    if scope.mos is not None:
+        return U.unit("mo", next(iter(scope.mos)))
+    if scope.districts is not None:
+        return U.unit("district", next(iter(scope.districts)))
+    return U.unit("region", None)
+
+
+def layout(period=None, **_):
+    return _layout(period)
+
+
+@scoped
+def _layout(period):
+    span = E.data_span()
+    if span is None:
+        return dbc.Alert("Витрины ещё не построены: данных нет. Загрузите их командой flask --app app demo-data.",
+                         color="info")
+    first, last = span
+    try:
+        per = parse_period(period) if period else parse_period(f"{last:%Y-%m}")
+    except PeriodError as exc:
+        return dbc.Alert([str(exc), " ", dcc.Link("Открыть последний месяц", href="/")], color="warning")
+    if per.first > last or per.last < first:
+        return dbc.Alert([f"За «{per.label}» данных нет. ", dcc.Link("Открыть последний месяц", href="/")], color="warning")
+    user = current_user()
+    scope = current_scope()
+    home = home_unit(user)
+    child = U.CHILD_LEVEL[home.level]
+    uid = None if home.level == "region" else home.id
+    cards, statuses = [], []
+    for ind in E.registry().key:
+        level = home.level if ind.valid_at(home.level) else None
+        if level is None:
+            continue
+        v = E.unit_value(ind.code, level, uid, per, scope)
+        spark = E.trend(ind.code, level, uid, per.last, 12, scope)
+        drill = child if child and ind.valid_at(child) else level
+        href = urls.indicator(ind.code, drill, None if home.level == "region" else home.id, per.key)
+        cards.append(dbc.Col(kpi.card(ind, v, spark, href, per.label), xs=12, sm=6, lg=4, xl=3, className="mb-3"))
+        statuses.append(v["status"])
+    red = sum(1 for s in statuses if s == "bad")
+
+    # Units at a glance: districts for the city, organisations (with attached population) for a district.
+    glance_title, units_list, cells = "", [], {}
+    keys = [i for i in E.registry().key if child and i.valid_at(child)]
+    if child in ("district", "mo") and keys:
+        parent = None if home.level == "region" else home.id
+        for ind in keys:
+            rows = E.children(E.Context(ind.code, child, per, parent, scope))
+            for r in rows.itertuples():
+                link = urls.indicator(ind.code, U.CHILD_LEVEL[child], r.unit_id, per.key) \
+                    if U.CHILD_LEVEL[child] and ind.valid_at(U.CHILD_LEVEL[child]) else None
+                cells[(r.unit_id, ind.code)] = (None if r.value != r.value else r.value, r.status, link)
+        if child == "district":
+            glance_title = "Районы одним взглядом"
+            units_list = [(int(r.district_id), r.name, urls.indicator(keys[0].code, "mo", int(r.district_id), per.key))
+                          for r in U.districts().itertuples() if scope.district_ok(r.district_id)]
+        else:
+            glance_title = f"Организации района одним взглядом — {home.name}"
+            orgs = U.organisations()
+            orgs = orgs[(orgs["district_id"] == home.id) & orgs["kind"].isin(["adult_polyclinic", "children_polyclinic",
+                                                                             "womens_consultation"])]
+            units_list = [(int(r.mo_id), r.short_name, urls.indicator(keys[0].code, "doctor", int(r.mo_id), per.key))
+                          for r in orgs.itertuples() if scope.mo_ok(r.mo_id, r.district_id)]
+    glance = html.Div()
+    if units_list:
+        glance = html.Div([html.H4(glance_title, className="mt-4"),
+                           html.P("Цвет ячейки — достижение цели; нажмите на значение, чтобы открыть уровень ниже.",
+                                  className="text-muted small mb-2"),
+                           scorecard(units_list, keys, cells, "glance"), legend()])
+    return html.Div([
+        dcc.Store(id=STATE, data={"period": per.key}),
+        dbc.Row([
+            dbc.Col([html.H3(f"Ключевые показатели — {home.name}", className="mb-0", id="home-title"),
+                     html.Div(f"{per.label}; не достигают цели: {red} из {len(cards)}", className="text-muted",
+                              id="home-subtitle")], lg=7),
+            dbc.Col(picker({"kind": KIND, "value": VALUE}, per, first, last), lg=5, className="align-self-end"),
+        ], className="mb-3"),
+        dbc.Row(cards, id="kpi-cards"),
+        glance,
+        html.P(["Все показатели и их методики — в ", dcc.Link("реестре показателей", href="/indicators"), "."],
+               className="mt-4 small text-muted"),
+    ])
+
+
+@callback(Output(VALUE, "options"), Output(VALUE, "value"), Input(KIND, "value"), prevent_initial_call=True)
+def change_kind(kind):
+    span = E.data_span()
+    if span is None or kind is None:
+        return no_update, no_update
+    opts = options(kind, *span)
+    return opts, (opts[0]["value"] if opts else no_update)
+
+
+@callback(Output(NAV, "href", allow_duplicate=True), Input(VALUE, "value"), State(STATE, "data"),
+          prevent_initial_call=True)
+def change_period(value, state):
+    if not value or not state or value == state["period"]:
+        return no_update
+    return f"/?period={value}"

@@ -253,6 +253,8 @@ class ActivityGenerator:
         open_day = days[rng.choice(len(days), size=n, p=(w := self._day_weights(days)) / w.sum())]
         is_new = np.where(CHRONIC[code], rng.random(n) < 0.08, rng.random(n) < 0.85)
         nvis = np.where(purpose == "disease", rng.geometric(0.38, n), 1)
+        born = open_day >= self.birth[p_idx]  # a child born late in the month has no care before birth
+        open_day, nvis, p_idx, doc, code, is_new, purpose = (a[born] for a in (open_day, nvis, p_idx, doc, code, is_new, purpose))
         outp = self._visits_frame(rng, open_day, nvis, p_idx, doc, code, is_new, purpose, "outpatient", ids)
         inp = self.inpatient(rng, month, days, r, cell, alive, ids)
         return {"outpatient": outp, "inpatient": inp}
@@ -310,7 +312,7 @@ class ActivityGenerator:
         opened = days[rng.choice(len(days), size=n, p=(wd := self._day_weights(days, 0.6, 0.5)) / wd.sum())]
         los = (2 + rng.gamma(2.0, 3.0, n)).astype(np.int64)
         closed = opened + los * DAY
-        ok = doc > 0
+        ok = (doc > 0) & (opened >= self.birth[p_idx])
         return pd.DataFrame({
             "episode_id": ids.take("episode", n), "patient_id": self.pid[p_idx], "mo_id": hosp, "dept_id": dept,
             "doctor_id": doc, "kind": "inpatient", "purpose": "disease", "icd10": CODES[code],
@@ -573,6 +575,7 @@ class ActivityGenerator:
         h_next = 8 + rng.random(n) * np.clip(np.where(ok24, hour, 19.75) - 8, 0.25, 11.75)
         t_next = nxt.astype("datetime64[s]") + (h_next * 3600).astype(np.int64) * SEC
         slot_start = np.where(pr, np.where(same, t_same, t_next), slot_start)
+        born = bday >= self.birth[p_idx]
         past = slot_start <= self.ts_end
         u = rng.random(n)
         status = np.where(~past, "booked", np.where(u < 0.8, "attended", np.where(u < 0.87, "no_show", "cancelled")))
@@ -587,13 +590,19 @@ class ActivityGenerator:
         slots = pd.DataFrame({"slot_id": slot_id, "doctor_id": doc, "mo_id": b_mo, "specialty_id": spec.astype(np.int16),
                               "slot_start": slot_start, "duration_min": duration, "is_bookable": True,
                               "published_at": published})
+        book, slots = book[born], slots[born]
         # Free slots: where queues are short some capacity stays unbooked.
+        # Every open doctor publishes a schedule; where queues are short some of it stays free,
+        # where they are long the free cells lie beyond the queue.
         per_doc = np.bincount(doc, minlength=len(self.doc_ids) + 1)[1:]
         qd = f["queue_wd"].to_numpy()[self.doc_mo - 1]
-        n_free = rng.poisson(per_doc * np.where(qd <= 4, 0.15, 0.01) * open_doc)
+        n_free = rng.poisson((2 + per_doc * np.where(qd <= 4, 0.15, 0.01)) * open_doc)
         free_doc = np.repeat(self.doc_ids, n_free)
         workdays = days[self.cal.is_working(days)]
-        fd = workdays[rng.integers(0, len(workdays), len(free_doc))] if len(workdays) else np.zeros(0, "datetime64[D]")
+        fq = np.round(qd[free_doc - 1]).astype(np.int64)
+        offset = np.where(fq <= 4, rng.integers(0, max(len(workdays), 1), len(free_doc)),
+                          fq + rng.integers(0, 10, len(free_doc)))
+        fd = self.cal.add_working_days(np.repeat(days[0], len(free_doc)), offset)
         free_start = fd.astype("datetime64[s]") + (8 * 3600 + rng.integers(0, 48, len(free_doc)) * 900) * SEC
         free = pd.DataFrame({"slot_id": ids.take("slot", len(free_doc)), "doctor_id": free_doc,
                              "mo_id": self.doc_mo[free_doc - 1], "specialty_id": self.doc_spec[free_doc - 1].astype(np.int16),

@@ -142,9 +142,8 @@ def build_structure(scale: float, seed: int) -> Structure:
                 n_full = m.served_full / 10_000 * per10k
                 if m.kind == "private":
                     n_full = per10k * rng.uniform(0.3, 1.6)
-                n = int(stochastic_round(rng, n_full * scale))
-                if j == 0:
-                    n = max(n, 1)  # the core specialty of every department is staffed at any scale
+                # every position kind of the template exists at any scale; the number scales
+                n = max(int(stochastic_round(rng, n_full * scale)), 1)
                 pos_rows.append((m.mo_id, dept_id, cat.SPEC_ID[spec_code], j == 0, n))
     department = pd.DataFrame(dept_rows)
     department["dept_id"] = department["dept_id"].astype(np.int32)

@@ -1,0 +1,69 @@
+"""The JSON API, version 1: ``/api/v1/…``. Errors are JSON with a Russian message, never a traceback."""
+from __future__ import annotations
+
+import logging
+
+from flask import Blueprint, jsonify
+from werkzeug.exceptions import HTTPException
+
+from data_access.scope import ScopeError
+from metrics.evaluate import EvaluationError, NotFound
+from metrics.periods import PeriodError
+
+blueprint = Blueprint("api_v1", __name__, url_prefix="/api/v1")
+log = logging.getLogger("iam.api")
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, message: str):
+        super().__init__(message)
+        self.status, self.message = status, message
+
+
+def error(status: int, message: str):
+    resp = jsonify({"error": message, "status": status})
+    resp.status_code = status
+    return resp
+
+
+@blueprint.errorhandler(ApiError)
+def _api_error(e: ApiError):
+    return error(e.status, e.message)
+
+
+@blueprint.errorhandler(PeriodError)
+@blueprint.errorhandler(EvaluationError)
+def _bad_request(e):
+    return error(400, str(e))
+
+
+@blueprint.errorhandler(NotFound)
+def _not_found(e):
+    return error(404, str(e))
+
+
+@blueprint.errorhandler(ScopeError)
+def _forbidden(e):
+    from security import audit_event
+    audit_event("forbidden", obj=str(e))
+    return error(403, str(e))
+
+
+@blueprint.errorhandler(HTTPException)
+def _http(e: HTTPException):
+    return error(e.code or 500, {404: "Не найдено", 405: "Метод не поддерживается"}.get(e.code, e.description or ""))
+
+
+@blueprint.errorhandler(Exception)
+def _unexpected(e):
+    log.exception("API error")
+    return error(500, "Внутренняя ошибка сервера; запрос записан в журнал")
+
+
+@blueprint.route("/<path:_rest>", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
+def _unknown(_rest):
+    # without this, Dash's catch-all page route would answer an unknown API path with HTML
+    return error(404, "Не найдено: такого метода API нет")
+
+
+from . import indicators  # noqa: E402,F401

@@ -1,0 +1,87 @@
+"""The unit hierarchy (city → district → organisation → doctor) with names, cached."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+import sqlalchemy as sa
+
+from . import schema as s
+from .cache import cached
+from .context import get_db
+
+CITY_NAME = "Санкт-Петербург"
+CHILD_LEVEL = {"region": "district", "district": "mo", "mo": "doctor", "doctor": None}
+PARENT_LEVEL = {"district": "region", "mo": "district", "doctor": "mo", "region": None}
+
+
+@cached(timeout=3600)
+def districts() -> pd.DataFrame:
+    return get_db().read_df(sa.select(s.district.c.district_id, s.district.c.name).order_by(s.district.c.name))
+
+
+@cached(timeout=3600)
+def organisations() -> pd.DataFrame:
+    m, d = s.mo, s.district
+    return get_db().read_df(sa.select(m.c.mo_id, m.c.name, m.c.short_name, m.c.kind, m.c.district_id,
+                                      m.c.parent_mo_id, m.c.is_state, d.c.name.label("district_name"))
+                            .select_from(m.join(d, d.c.district_id == m.c.district_id)).order_by(m.c.mo_id))
+
+
+@cached(timeout=3600)
+def doctors_of(mo_id: int) -> pd.DataFrame:
+    doc, sp, dep = s.doctor, s.specialty, s.department
+    return get_db().read_df(
+        sa.select(doc.c.doctor_id, doc.c.full_name, doc.c.mo_id, doc.c.dept_id, sp.c.name.label("specialty"),
+                  dep.c.name.label("department"))
+        .select_from(doc.join(sp, sp.c.specialty_id == doc.c.specialty_id).join(dep, dep.c.dept_id == doc.c.dept_id))
+        .where(doc.c.mo_id == int(mo_id)).order_by(doc.c.full_name))
+
+
+@dataclass(frozen=True)
+class Unit:
+    level: str
+    id: int
+    name: str
+    district_id: int | None = None
+    mo_id: int | None = None
+
+
+def unit(level: str, unit_id: int | None) -> Unit | None:
+    """A unit by level and id, or None when there is no such unit."""
+    if level == "region":
+        return Unit("region", 0, CITY_NAME)
+    if unit_id is None:
+        return None
+    uid = int(unit_id)
+    if level == "district":
+        d = districts()
+        row = d[d["district_id"] == uid]
+        return None if row.empty else Unit("district", uid, row.iloc[0]["name"], district_id=uid)
+    if level == "mo":
+        o = organisations()
+        row = o[o["mo_id"] == uid]
+        if row.empty:
+            return None
+        r = row.iloc[0]
+        return Unit("mo", uid, r["short_name"], district_id=int(r["district_id"]), mo_id=uid)
+    if level == "doctor":
+        doc = get_db().read_df(sa.select(s.doctor.c.doctor_id, s.doctor.c.full_name, s.doctor.c.mo_id)
+                               .where(s.doctor.c.doctor_id == uid))
+        if doc.empty:
+            return None
+        mo = unit("mo", int(doc.iloc[0]["mo_id"]))
+        return Unit("doctor", uid, doc.iloc[0]["full_name"], district_id=mo.district_id, mo_id=mo.mo_id)
+    return None
+
+
+def lineage(u: Unit) -> list[Unit]:
+    """The chain from the city down to the unit: [city, district, organisation, doctor]."""
+    chain = [unit("region", None)]
+    if u.level in ("district", "mo", "doctor") and u.district_id:
+        chain.append(unit("district", u.district_id))
+    if u.level in ("mo", "doctor") and u.mo_id:
+        chain.append(unit("mo", u.mo_id))
+    if u.level == "doctor":
+        chain.append(u)
+    return chain

@@ -1,0 +1,188 @@
+"""Typed indicator declarations, parsed from ``metrics/indicators.toml`` and validated at start-up.
+
+In the spirit of dbt MetricFlow: a *measure* aggregates one expression of a mart with filters;
+an *indicator* is a ratio of two measures times a factor (or a percentile of a histogram).
+Hierarchy levels follow Cube: region → district → mo → doctor, each mart answering the levels
+whose key column it carries.
+"""
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from data_access import marts as M
+
+LEVELS = ["region", "district", "mo", "doctor"]
+LEVEL_NAMES = {"region": "город", "district": "район", "mo": "медицинская организация", "doctor": "врач"}
+LEVEL_COLUMN = {"region": None, "district": "district_id", "mo": "mo_id", "doctor": "doctor_id"}
+AGGS = {"sum", "avg_months", "last", "median", "p90"}
+DIRECTIONS = {"up", "down"}
+
+
+class RegistryError(ValueError):
+    """A broken indicator declaration; the message says which and why."""
+
+
+@dataclass(frozen=True)
+class Measure:
+    name: str
+    mart: str
+    agg: str
+    expr: tuple[str, ...]            # columns summed (agg sum/avg_months/last) or the histogram value column
+    weight: str | None = None        # histogram weight column (median/p90)
+    filters: tuple[tuple[str, tuple], ...] = ()
+    label: str = ""
+
+    @property
+    def levels(self) -> list[str]:
+        cols = {c.name for c in M.marts.tables[self.mart].columns}
+        return [lv for lv in LEVELS if LEVEL_COLUMN[lv] is None or LEVEL_COLUMN[lv] in cols]
+
+
+@dataclass(frozen=True)
+class Indicator:
+    code: str
+    name: str
+    short: str
+    group: str
+    method: str
+    unit: str
+    direction: str
+    target: float
+    weight: float
+    levels: tuple[str, ...]
+    numerator: Measure | None
+    denominator: Measure
+    factor: float = 1.0
+    decimals: int = 1
+    annualize: bool = False
+    key: bool = False
+    percentile: float | None = None
+    numerator_label: str = ""
+    denominator_label: str = ""
+
+    @property
+    def higher_is_better(self) -> bool:
+        return self.direction == "up"
+
+    def valid_at(self, level: str) -> bool:
+        return level in self.levels
+
+
+@dataclass
+class Registry:
+    groups: dict[str, str]
+    indicators: dict[str, Indicator] = field(default_factory=dict)
+
+    def __getitem__(self, code: str) -> Indicator:
+        return self.indicators[code]
+
+    def __contains__(self, code: str) -> bool:
+        return code in self.indicators
+
+    def __iter__(self):
+        return iter(self.indicators.values())
+
+    def by_group(self) -> dict[str, list[Indicator]]:
+        out = {g: [] for g in self.groups}
+        for ind in self:
+            out[ind.group].append(ind)
+        return out
+
+    @property
+    def key(self) -> list[Indicator]:
+        return [i for i in self if i.key]
+
+
+def _measure(name: str, raw: dict, where: str) -> Measure:
+    known = {"mart", "agg", "expr", "weight", "filters", "label"}
+    if unknown := set(raw) - known:
+        raise RegistryError(f"{where}: неизвестные поля меры {sorted(unknown)}")
+    mart = raw.get("mart")
+    if mart not in M.marts.tables or mart == M.build_log.name:
+        raise RegistryError(f"{where}: нет витрины «{mart}»")
+    agg = raw.get("agg", "sum")
+    if agg not in AGGS:
+        raise RegistryError(f"{where}: агрегат «{agg}» не из {sorted(AGGS)}")
+    expr = raw.get("expr")
+    expr = (expr,) if isinstance(expr, str) else tuple(expr or ())
+    cols = {c.name for c in M.marts.tables[mart].columns}
+    if not expr or any(e not in cols for e in expr):
+        raise RegistryError(f"{where}: выражение {list(expr)} ссылается на колонки, которых нет в {mart}")
+    weight = raw.get("weight")
+    if agg in ("median", "p90") and (weight not in cols or len(expr) != 1):
+        raise RegistryError(f"{where}: перцентиль требует одну колонку значения и колонку веса из {mart}")
+    filters = []
+    for col, val in (raw.get("filters") or {}).items():
+        if col not in cols:
+            raise RegistryError(f"{where}: фильтр по колонке «{col}», которой нет в {mart}")
+        filters.append((col, tuple(val) if isinstance(val, list) else (val,)))
+    return Measure(name=name, mart=mart, agg=agg, expr=expr, weight=weight, filters=tuple(filters),
+                   label=raw.get("label", ""))
+
+
+def parse_registry(data: dict) -> Registry:
+    """Build a Registry from parsed TOML, raising RegistryError with a precise message."""
+    groups = data.get("groups") or {}
+    if not groups:
+        raise RegistryError("В реестре нет направлений (groups)")
+    measures = {name: _measure(name, raw, f"мера «{name}»") for name, raw in (data.get("measures") or {}).items()}
+    reg = Registry(groups=dict(groups))
+    required = {"code", "name", "group", "method", "unit", "direction", "target", "weight", "levels", "denominator"}
+    for i, raw in enumerate(data.get("indicator") or []):
+        code = raw.get("code") or f"#{i + 1}"
+        where = f"показатель «{code}»"
+        if missing := required - set(raw):
+            raise RegistryError(f"{where}: не заданы поля {sorted(missing)}")
+        if code in reg.indicators:
+            raise RegistryError(f"{where}: код повторяется")
+        if raw["group"] not in groups:
+            raise RegistryError(f"{where}: направление «{raw['group']}» не объявлено в groups")
+        if raw["direction"] not in DIRECTIONS:
+            raise RegistryError(f"{where}: direction должно быть up или down")
+        for m in ("numerator", "denominator"):
+            if m in raw and raw[m] not in measures:
+                raise RegistryError(f"{where}: мера «{raw[m]}» не объявлена")
+        den = measures[raw["denominator"]]
+        num = measures.get(raw.get("numerator")) if raw.get("numerator") else None
+        pct = {"median": 0.5, "p90": 0.9}.get(den.agg)
+        if num is None and pct is None:
+            raise RegistryError(f"{where}: нужен числитель (или знаменатель-гистограмма для перцентиля)")
+        if num is not None and (num.agg in ("median", "p90") or pct is not None):
+            raise RegistryError(f"{where}: перцентиль не делится на другую меру")
+        levels = tuple(raw["levels"])
+        if bad := [lv for lv in levels if lv not in LEVELS]:
+            raise RegistryError(f"{where}: неизвестные уровни {bad}")
+        for m in (num, den):
+            if m is not None and (bad := [lv for lv in levels if lv not in m.levels]):
+                raise RegistryError(f"{where}: мера «{m.name}» (витрина {m.mart}) не отвечает на уровнях {bad}")
+        try:
+            target, weight = float(raw["target"]), float(raw["weight"])
+            factor = float(raw.get("factor", 1))
+        except (TypeError, ValueError) as exc:
+            raise RegistryError(f"{where}: target, weight и factor должны быть числами") from exc
+        if weight < 0:
+            raise RegistryError(f"{where}: вес не может быть отрицательным")
+        reg.indicators[code] = Indicator(
+            code=code, name=raw["name"], short=raw.get("short", raw["name"]), group=raw["group"],
+            method=raw["method"], unit=raw["unit"], direction=raw["direction"], target=target, weight=weight,
+            levels=levels, numerator=num, denominator=den, factor=factor, decimals=int(raw.get("decimals", 1)),
+            annualize=bool(raw.get("annualize", False)), key=bool(raw.get("key", False)), percentile=pct,
+            numerator_label=(num.label if num else ""), denominator_label=den.label,
+        )
+    if not reg.indicators:
+        raise RegistryError("В реестре нет ни одного показателя")
+    return reg
+
+
+REGISTRY_PATH = Path(__file__).with_name("indicators.toml")
+
+
+def load_registry(path: Path = REGISTRY_PATH) -> Registry:
+    try:
+        with open(path, "rb") as fh:
+            data = tomllib.load(fh)
+    except tomllib.TOMLDecodeError as exc:
+        raise RegistryError(f"{path.name}: ошибка синтаксиса TOML: {exc}") from exc
+    return parse_registry(data)

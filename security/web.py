@@ -1,0 +1,178 @@
+"""The gate in front of every request: sign-in, API tokens, CSRF, and the login page."""
+from __future__ import annotations
+
+import datetime as dt
+import hmac
+import secrets
+import time
+
+from flask import Flask, abort, g, jsonify, redirect, render_template_string, request, session
+from flask_login import LoginManager, current_user, login_user, logout_user
+
+from . import audit, tokens, users
+
+PUBLIC_PREFIXES = ("/assets/", "/_dash-component-suites/", "/login", "/_favicon.ico", "/favicon.ico")
+STATE_CHANGING = {"POST", "PUT", "PATCH", "DELETE"}
+CSRF_COOKIE = "_csrf_token"  # dash-renderer copies this cookie into the X-CSRFToken header
+
+LOGIN_PAGE = """<!doctype html>
+<html lang="ru"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Вход — ИАМ</title><link rel="stylesheet" href="/assets/00_bootstrap.min.css"></head>
+<body class="bg-light"><main class="container" style="max-width: 420px; margin-top: 10vh">
+<h1 class="h3 mb-1">ИАМ</h1>
+<p class="text-muted">Информационно-аналитический модуль здравоохранения Санкт-Петербурга</p>
+{% if message %}<div class="alert alert-{{ level }}" role="alert" id="login-message">{{ message }}</div>{% endif %}
+<form method="post" action="/login" class="card card-body shadow-sm" id="login-form">
+  <input type="hidden" name="csrf_token" value="{{ csrf }}">
+  <input type="hidden" name="next" value="{{ next }}">
+  <label class="form-label" for="login">Логин</label>
+  <input class="form-control mb-3" id="login" name="login" autocomplete="username" required value="{{ login }}">
+  <label class="form-label" for="password">Пароль</label>
+  <input class="form-control mb-3" id="password" name="password" type="password" autocomplete="current-password" required>
+  <div class="form-check mb-3"><input class="form-check-input" type="checkbox" id="remember" name="remember" value="1">
+  <label class="form-check-label" for="remember">Запомнить меня на этом компьютере</label></div>
+  <button class="btn btn-primary" type="submit" id="login-submit">Войти</button>
+</form></main></body></html>"""
+
+
+def _db():
+    from flask import current_app
+    return current_app.extensions["iam"]["db"]
+
+
+def _cfg():
+    from flask import current_app
+    return current_app.extensions["iam"]["config"]
+
+
+def csrf_token() -> str:
+    tok = session.get("csrf")
+    if not tok:
+        tok = session["csrf"] = secrets.token_urlsafe(32)
+    return tok
+
+
+def _csrf_ok() -> bool:
+    expected = session.get("csrf")
+    given = request.headers.get("X-CSRFToken") or request.form.get("csrf_token") or ""
+    return bool(expected) and hmac.compare_digest(str(expected), str(given))
+
+
+def _safe_next(target: str | None) -> str:
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return "/"
+
+
+def _json_error(status: int, message: str):
+    resp = jsonify({"error": message, "status": status})
+    resp.status_code = status
+    return resp
+
+
+def init_app(app: Flask) -> None:
+    lm = LoginManager()
+    lm.init_app(app)
+    lm.session_protection = "strong"
+
+    @lm.user_loader
+    def load_user(user_id):
+        return users.get(_db(), user_id)
+
+    @app.before_request
+    def gate():
+        path = request.path
+        if path.startswith(PUBLIC_PREFIXES):
+            if path.startswith("/login") and request.method in STATE_CHANGING and not _csrf_ok():
+                return _json_error(400, "Форма устарела (CSRF): обновите страницу входа")
+            return None
+        is_api = path.startswith("/api/")
+        is_dash = path.startswith("/_dash-") or path.startswith("/_reload-hash")
+        auth = request.headers.get("Authorization", "")
+        if is_api and auth.startswith("Bearer "):
+            user = tokens.user_for(_db(), auth[7:].strip())
+            if user is None:
+                return _json_error(401, "Недействительный или отозванный API-токен")
+            g.iam_user, g.iam_via_token = user, True
+            return None  # a bearer token is not sent by browsers on their own: no CSRF risk
+        if not current_user.is_authenticated:
+            if is_api or is_dash:
+                return _json_error(401, "Требуется вход в систему")
+            return redirect("/login?next=" + request.full_path.rstrip("?"))
+        g.iam_user, g.iam_via_token = current_user._get_current_object(), False
+        if request.method in STATE_CHANGING and not _csrf_ok():
+            return _json_error(403, "Запрос отклонён: нет действительного CSRF-токена. Обновите страницу.")
+        return None
+
+    @app.after_request
+    def headers(resp):
+        resp.headers.setdefault("X-Content-Type-Options", "nosniff")
+        resp.headers.setdefault("X-Frame-Options", "DENY")
+        resp.headers.setdefault("Referrer-Policy", "same-origin")
+        if g.get("iam_user") is not None and not g.get("iam_via_token"):
+            tok = csrf_token()
+            if request.cookies.get(CSRF_COOKIE) != tok:
+                resp.set_cookie(CSRF_COOKIE, tok, httponly=False, samesite="Strict",
+                                secure=app.config.get("SESSION_COOKIE_SECURE", False))
+        if request.path.startswith("/api/"):
+            resp.headers.setdefault("Cache-Control", "no-store")
+        return resp
+
+    @app.route("/login", methods=["GET", "POST"])
+    def login():
+        cfg = _cfg()
+        ctx = {"csrf": csrf_token(), "next": _safe_next(request.values.get("next")), "message": None,
+               "level": "danger", "login": ""}
+        if request.method == "GET":
+            if current_user.is_authenticated:
+                return redirect(ctx["next"])
+            return render_template_string(LOGIN_PAGE, **ctx)
+        login_name = (request.form.get("login") or "").strip()[:64]
+        password = request.form.get("password") or ""
+        ctx["login"] = login_name
+        db = _db()
+        window = dt.timedelta(seconds=cfg.login_lockout_seconds)
+        now = dt.datetime.now()
+        failures, last = audit.recent_failures(db, login_name, now - window)
+        if failures >= cfg.login_max_failures and last and now - last < window:
+            wait = int((window - (now - last)).total_seconds() // 60) + 1
+            audit.record(db, "login_locked", login=login_name)
+            ctx["message"] = (f"Слишком много неудачных попыток входа. Вход для «{login_name}» заблокирован; "
+                              f"попробуйте через {wait} мин.")
+            return render_template_string(LOGIN_PAGE, **ctx), 429
+        found = users.by_login(db, login_name)
+        if not found or not found[0].is_active or not users.verify_password(found[1], password):
+            audit.record(db, "login_failure", login=login_name, user_id=found[0].user_id if found else None)
+            time.sleep(min(cfg.login_failure_delay * (failures + 1), 3.0))  # slows down guessing
+            left = cfg.login_max_failures - failures - 1
+            ctx["message"] = "Неверный логин или пароль" + (
+                f". Осталось попыток до блокировки: {left}" if 0 < left <= 2 else
+                (". Вход заблокирован на время" if left <= 0 else ""))
+            return render_template_string(LOGIN_PAGE, **ctx), 401
+        user, stored = found
+        nxt = ctx["next"]
+        session.clear()  # a fresh session (and CSRF token) on every sign-in
+        login_user(user, remember=request.form.get("remember") == "1",
+                   duration=dt.timedelta(days=14))
+        session.permanent = True
+        csrf_token()
+        users.touch_login(db, user, stored, password)
+        audit.record(db, "login_success", user_id=user.user_id, login=user.login)
+        return redirect(nxt)
+
+    @app.route("/logout", methods=["POST"])
+    def logout():
+        user = g.get("iam_user")
+        if user is not None:
+            audit.record(_db(), "logout", user_id=user.user_id, login=user.login)
+        logout_user()
+        session.clear()
+        resp = redirect("/login")
+        resp.delete_cookie(CSRF_COOKIE)
+        return resp
+
+    @app.errorhandler(403)
+    def forbidden(_e):
+        if request.path.startswith(("/api/", "/_dash-")):
+            return _json_error(403, "Нет доступа")
+        return "Нет доступа", 403

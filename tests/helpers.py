@@ -1,0 +1,24 @@
+"""Small helpers shared by tests."""
+from __future__ import annotations
+
+import pandas as pd
+import sqlalchemy as sa
+
+from data_access import schema
+from data_access.db import Database
+
+DATE_COLS = {"visit_date", "opened_date", "closed_date", "birth_date", "lmp_date", "registered_date", "outcome_date",
+             "screening1_date", "screening2_date", "screening3_date", "stage1_start", "stage1_end", "stage2_end",
+             "vacc_date", "test_date", "day", "month"}
+TS_COLS = {"closed_at", "booked_at", "slot_start", "published_at", "created_at", "signed_at", "sent_at", "status_at",
+           "built_at"}
+
+
+def frame(db: Database, table: sa.Table | str, *where) -> pd.DataFrame:
+    """A whole table (optionally filtered) as a DataFrame with proper datetime columns."""
+    t = schema.metadata.tables[table] if isinstance(table, str) else table
+    df = db.read_df(sa.select(t).where(*where))
+    for c in df.columns:
+        if c in DATE_COLS or c in TS_COLS:
+            df[c] = pd.to_datetime(df[c])
+    return df

@@ -1,0 +1,82 @@
+"""The read API: the same numbers as the computation, JSON errors for every bad input."""
+from __future__ import annotations
+
+import csv
+import io
+
+import pytest
+
+from metrics.evaluate import Context, children, registry
+from metrics.periods import parse_period
+
+
+def test_meta_and_registry(client_as):
+    c = client_as("analyst")
+    meta = c.get("/api/v1/meta").get_json()
+    assert meta["periods"] == {"first": "2025-07", "last": "2026-09"}
+    assert meta["levels"] == ["region", "district", "mo", "doctor"]
+    inds = c.get("/api/v1/indicators").get_json()["indicators"]
+    assert len(inds) == len(registry().indicators) >= 16
+    one = next(i for i in inds if i["code"] == "emk_coverage")
+    assert one["numerator"]["mart"] == "mart_emd_coverage" and one["direction"] == "up" and one["factor"] == 100
+    assert "Доля случаев" in one["name"] and one["group_name"] == "Передача данных в ЭМК"
+
+
+def test_values_equal_the_computation(city_app, client_as):
+    c = client_as("chair")
+    body = c.get("/api/v1/indicators/emk_coverage?level=district&period=2026-Q2").get_json()
+    assert body["period"] == {"key": "2026-Q2", "label": "2 квартал 2026", "first": "2026-04", "last": "2026-06",
+                              "partial": False}
+    assert body["previous_period"] == "2026-Q1" and body["last_year_period"] == "2025-Q2"
+    rows = {r["unit_id"]: r for r in body["rows"]}
+    assert len(rows) == 18
+    with city_app.app_context():
+        expected = children(Context("emk_coverage", "district", parse_period("2026-Q2")))
+    for r in expected.itertuples():
+        got = rows[r.unit_id]
+        assert got["unit_name"] == r.unit_name and got["numerator"] == r.numerator
+        assert got["value"] == pytest.approx(r.value) and got["target"] == 95
+        assert set(got) == {"unit_id", "unit_name", "numerator", "denominator", "value", "target", "previous_value",
+                            "last_year_value", "status"}
+
+
+def test_drill_down_and_csv(client_as):
+    c = client_as("chair")
+    districts = c.get("/api/v1/indicators/access_primary_24h?level=district&period=2026-09").get_json()["rows"]
+    d = districts[0]["unit_id"]
+    mos = c.get(f"/api/v1/indicators/access_primary_24h?level=mo&parent={d}&period=2026-09").get_json()["rows"]
+    assert mos and sum(r["numerator"] for r in mos) == districts[0]["numerator"]
+    mo = max(mos, key=lambda r: r["denominator"])["unit_id"]
+    docs = c.get(f"/api/v1/indicators/access_primary_24h?level=doctor&parent={mo}&period=2026-09").get_json()["rows"]
+    assert docs and sum(r["numerator"] for r in docs) == max(mos, key=lambda r: r["denominator"])["numerator"]
+    res = c.get(f"/api/v1/indicators/access_primary_24h?level=mo&parent={d}&period=2026-09&format=csv")
+    assert res.status_code == 200 and res.mimetype == "text/csv"
+    table = list(csv.DictReader(io.StringIO(res.get_data(as_text=True))))
+    assert [int(r["unit_id"]) for r in table] == [r["unit_id"] for r in mos]
+    assert float(table[0]["value"]) == pytest.approx(mos[0]["value"])
+
+
+@pytest.mark.parametrize("url,status,message", [
+    ("/api/v1/indicators/nope", 404, "не найден"),
+    ("/api/v1/indicators/emk_coverage?level=planet", 400, "level должен быть"),
+    ("/api/v1/indicators/emk_coverage?period=2026-13", 400, "не распознан"),
+    ("/api/v1/indicators/emk_coverage?period=2001-01", 404, "данных нет"),
+    ("/api/v1/indicators/emk_coverage?level=mo&parent=abc", 400, "целым кодом"),
+    ("/api/v1/indicators/emk_coverage?level=mo&parent=-5", 400, "отрицательным"),
+    ("/api/v1/indicators/emk_coverage?level=mo&parent=99999", 404, "не найдена"),
+    ("/api/v1/indicators/emk_coverage?level=doctor", 400, "укажите организацию"),
+    ("/api/v1/indicators/morb_new_100k?level=doctor&parent=1", 400, "не считается на уровне"),
+    ("/api/v1/indicators/emk_coverage?format=pdf", 400, "format"),
+    ("/api/v1/indicators/emk_coverage?colour=red", 400, "Неизвестные параметры"),
+    ("/api/v1/nothing-here", 404, "Не найдено"),
+])
+def test_bad_requests_get_json_errors(client_as, url, status, message):
+    res = client_as("analyst").get(url)
+    assert res.status_code == status
+    body = res.get_json()
+    assert body["status"] == status and message in body["error"]
+
+
+def test_unauthenticated_api_is_401(city_app):
+    res = city_app.test_client().get("/api/v1/meta")
+    assert res.status_code == 401 and "вход" in res.get_json()["error"]

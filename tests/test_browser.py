@@ -1,0 +1,72 @@
+"""Browser tests: the drill-down region → district → organisation → doctor and back, with a clean log."""
+from __future__ import annotations
+
+import pytest
+from selenium.webdriver.common.by import By
+
+from tests.browser import clean_log, click_bar, sign_in, wait_text, wait_url
+
+pytestmark = pytest.mark.browser
+
+
+def test_drill_down_and_back_with_the_back_button(dash_duo, city_app):
+    sign_in(dash_duo, city_app, "chair")
+    d = dash_duo.driver
+    wait_text(dash_duo, "#home-title", "Ключевые показатели — Санкт-Петербург")
+    d.get(dash_duo.server_url + "/indicator/emk_coverage?level=district&period=2026-09")
+    wait_text(dash_duo, "#ind-subtitle", "уровень: район")
+    top_district = dash_duo.find_elements("#ind-table td[data-dash-column='unit_name']")[0].text
+    click_bar(dash_duo, "ind-bars", -1)  # the top bar is the best district
+    url = wait_url(dash_duo, "level=mo")
+    assert "parent=" in url and "period=2026-09" in url
+    wait_text(dash_duo, "#breadcrumbs", top_district)
+    wait_text(dash_duo, "#ind-subtitle", "медицинская организация")
+    first_mo = dash_duo.find_elements("#ind-table td[data-dash-column='unit_name']")[0]
+    mo_name = first_mo.text
+    first_mo.click()
+    wait_url(dash_duo, "level=doctor")
+    wait_text(dash_duo, "#breadcrumbs", mo_name)
+    wait_text(dash_duo, "#ind-subtitle", "врач")
+    doctors = dash_duo.find_elements("#ind-table td[data-dash-column='unit_name']")
+    assert doctors and all(len(x.text.split()) == 3 for x in doctors)  # full names of doctors
+    # a shared link shows the same view after a reload
+    doctor_url = d.current_url
+    d.refresh()
+    wait_text(dash_duo, "#breadcrumbs", mo_name)
+    assert d.current_url == doctor_url
+    d.back()
+    wait_url(dash_duo, "level=mo")
+    wait_text(dash_duo, "#ind-subtitle", "медицинская организация")
+    d.back()
+    wait_url(dash_duo, "level=district")
+    wait_text(dash_duo, "#ind-subtitle", "уровень: район")
+    assert clean_log(dash_duo) == []
+
+
+def test_period_picker_changes_the_url(dash_duo, city_app):
+    sign_in(dash_duo, city_app, "chair")
+    d = dash_duo.driver
+    d.get(dash_duo.server_url + "/indicator/access_primary_24h?level=district&period=2026-09")
+    wait_text(dash_duo, "#ind-subtitle", "сентябрь 2026")
+    d.find_element(By.XPATH, "//label[text()='Квартал']").click()
+    wait_url(dash_duo, "period=2026-Q3")
+    wait_text(dash_duo, "#ind-subtitle", "3 квартал 2026")
+    assert clean_log(dash_duo) == []
+
+
+def test_bad_url_is_explained_not_blank(dash_duo, city_app):
+    sign_in(dash_duo, city_app, "chair")
+    d = dash_duo.driver
+    d.get(dash_duo.server_url + "/indicator/emk_coverage?period=2026-13")
+    wait_text(dash_duo, "#ind-problem", "не распознан")
+    d.get(dash_duo.server_url + "/indicator/no_such_indicator")
+    wait_text(dash_duo, "#ind-problem", "не найден")
+    assert clean_log(dash_duo) == []
+
+
+def test_district_head_lands_on_their_district(dash_duo, city_app):
+    sign_in(dash_duo, city_app, "kolpino")
+    wait_text(dash_duo, "#home-title", "Колпинский")
+    dash_duo.driver.get(dash_duo.server_url + "/indicator/emk_coverage")
+    wait_text(dash_duo, "#breadcrumbs", "Колпинский")
+    assert clean_log(dash_duo) == []
