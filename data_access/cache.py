@@ -5,10 +5,13 @@ old entries unreachable at once; ``clear()`` also drops them from disk.
 """
 from __future__ import annotations
 
+import copy
 import functools
 import hashlib
 import pickle
+import threading
 import time
+from collections import OrderedDict
 from pathlib import Path
 from typing import Callable
 
@@ -24,6 +27,8 @@ class Cache:
         self.db = db
         self._store: diskcache.Cache | None = None
         self._version: tuple[float, str] | None = None
+        self._memory: OrderedDict = OrderedDict()
+        self._memory_lock = threading.Lock()
 
     @property
     def store(self) -> diskcache.Cache:
@@ -40,10 +45,29 @@ class Cache:
             self._version = (now, data_version(self.db))
         return self._version[1]
 
-    def memoize(self, fn: Callable, args: tuple, kwargs: dict, timeout: int | None = None):
+    def _key(self, fn, args, kwargs) -> str:
         raw = pickle.dumps((fn.__module__, fn.__qualname__, self.db.url, self.data_version(), args,
                             sorted(kwargs.items())))
-        key = "iam:" + hashlib.sha256(raw).hexdigest()
+        return "iam:" + hashlib.sha256(raw).hexdigest()
+
+    def remember(self, fn: Callable, args: tuple, kwargs: dict):
+        """Keep small static lookups (reference data) in this process's memory, per data version."""
+        key = self._key(fn, args, kwargs)
+        with self._memory_lock:
+            if key in self._memory:
+                self._memory.move_to_end(key)
+                return copy.deepcopy(self._memory[key])
+        value = fn(*args, **kwargs)
+        with self._memory_lock:
+            self._memory[key] = value
+            while len(self._memory) > 512:
+                self._memory.popitem(last=False)
+        return copy.deepcopy(value)
+
+    def memoize(self, fn: Callable, args: tuple, kwargs: dict, timeout: int | None = None):
+        if self.timeout <= 0:  # CACHE_TIMEOUT=0 switches caching off (benchmarks, debugging)
+            return fn(*args, **kwargs)
+        key = self._key(fn, args, kwargs)
         hit = self.store.get(key, default=None)
         if hit is not None:
             return pickle.loads(hit)
@@ -53,11 +77,17 @@ class Cache:
 
     def clear(self) -> None:
         self._version = None
+        with self._memory_lock:
+            self._memory.clear()
         self.store.clear()
 
 
-def cached(timeout: int | None = None):
-    """Cache a loader ``fn(db, ...)`` in the current app's cache; a fresh copy is returned each time."""
+def cached(timeout: int | None = None, memory: bool = False):
+    """Cache a loader in the current app's cache; a fresh copy is returned each time.
+
+    ``memory=True`` is for small static reference lookups: kept in process memory (per data
+    version) even when the disk cache is switched off.
+    """
     def deco(fn):
         @functools.wraps(fn)
         def wrapper(*args, **kwargs):
@@ -65,6 +95,8 @@ def cached(timeout: int | None = None):
             if not has_app_context():
                 return fn(*args, **kwargs)
             cache: Cache = current_app.extensions["iam"]["cache"]
+            if memory:
+                return cache.remember(fn, args, kwargs)
             return cache.memoize(fn, args, kwargs, timeout)
         wrapper.uncached = fn
         return wrapper

@@ -76,9 +76,14 @@ mart_booking = _mart("mart_booking", *_dims("district_id", "mo_id", "doctor_id",
                      _n("normed", "Записи с нормативом ожидания"), _n("within_norm"), _n("within_24h"),
                      _n("wait_days_sum"),
                      doc="Записи на приём по месяцу обращения, с соблюдением нормативов ожидания.")
-mart_wait_hist = _mart("mart_wait_hist", *_dims("district_id", "mo_id", "specialty_id", "spec_category", "channel",
-                                                "wait_days"), _n("bookings"),
-                       doc="Гистограмма ожидания в календарных днях (0…90, 91 = больше) для медиан и перцентилей.")
+mart_wait_channel = _mart("mart_wait_channel", *_dims("district_id", "mo_id", "spec_category", "channel", "wait_days"),
+                          _n("bookings"),
+                          doc="Гистограмма ожидания (календарные дни 0…90, 91 = больше) по каналам записи.")
+mart_wait_spec = _mart("mart_wait_spec", *_dims("district_id", "mo_id", "specialty_id", "spec_category", "wait_days"),
+                       _n("bookings"), doc="Гистограмма ожидания по специальностям.")
+mart_wait_hist = _mart("mart_wait_hist", *_dims("district_id", "mo_id", "spec_category", "wait_days"), _n("bookings"),
+                       doc="Гистограмма ожидания по группам специальностей — для медиан и перцентилей на любом уровне "
+                           "(строится из mart_wait_channel).")
 mart_staff = _mart("mart_staff", *_dims("district_id", "mo_id", "dept_id", "specialty_id", "spec_category"),
                    _n("positions"), sa.Column("rates", Float, nullable=False, default=0), _n("filled"), _n("vacant"),
                    _n("filled_open", "Занятые должности, врач которых имел открытые для записи ячейки в месяце"),
@@ -329,11 +334,26 @@ def sel_booking(w: Window):
                   func.sum(bk.c.wait_days).label("wait_days_sum")).group_by(*dims)
 
 
-def sel_wait_hist(w: Window):
+def _wait_select(w: Window, dims: list[str]):
     bk = _booking_base(w)
     wd = func.least(bk.c.wait_days, 91)
-    dims = [bk.c.month, bk.c.district_id, bk.c.mo_id, bk.c.specialty_id, bk.c.spec_category, bk.c.channel]
-    return select(*dims, wd.label("wait_days"), func.count().label("bookings")).group_by(*dims, wd)
+    cols = [bk.c[d] for d in dims]
+    return select(*cols, wd.label("wait_days"), func.count().label("bookings")).group_by(*cols, wd)
+
+
+def sel_wait_channel(w: Window):
+    return _wait_select(w, ["month", "district_id", "mo_id", "spec_category", "channel"])
+
+
+def sel_wait_spec(w: Window):
+    return _wait_select(w, ["month", "district_id", "mo_id", "specialty_id", "spec_category"])
+
+
+def sel_wait_hist(w: Window):
+    """Summed over channels from mart_wait_channel (built just before it): no second pass over bookings."""
+    t = mart_wait_channel
+    dims = [t.c.month, t.c.district_id, t.c.mo_id, t.c.spec_category, t.c.wait_days]
+    return select(*dims, func.sum(t.c.bookings).label("bookings")).where(w.on(t.c.month)).group_by(*dims)
 
 
 def sel_staff(w: Window):
@@ -444,7 +464,8 @@ def sel_vaccination(w: Window):
 SELECTS: dict[str, Callable[[Window], sa.Select]] = {
     "mart_visits": sel_visits, "mart_morbidity": sel_morbidity, "mart_population": sel_population,
     "mart_emd_coverage": sel_emd_coverage, "mart_emd_flow": sel_emd_flow, "mart_emd_reject": sel_emd_reject,
-    "mart_emd_day": sel_emd_day, "mart_booking": sel_booking, "mart_wait_hist": sel_wait_hist,
+    "mart_emd_day": sel_emd_day, "mart_booking": sel_booking, "mart_wait_channel": sel_wait_channel,
+    "mart_wait_spec": sel_wait_spec, "mart_wait_hist": sel_wait_hist,
     "mart_staff": sel_staff, "mart_pregnancy": sel_pregnancy, "mart_prevention": sel_prevention,
     "mart_vaccination": sel_vaccination,
 }
@@ -494,6 +515,9 @@ def build_marts(db: Database, month: dt.date | None = None, *,
         q = fn(w)
         cols = [c.name for c in q.selected_columns]
         with db.engine.begin() as conn:
+            if not db.is_duckdb:
+                # aggregates of millions of rows hash in memory instead of spilling to disk
+                conn.execute(sa.text("SET LOCAL work_mem = '256MB'"))
             conn.execute(table.delete().where(w.on(table.c.month)))
             res = conn.execute(table.insert().from_select(cols, q))
             rows = conn.execute(select(month_of(table.c.month), func.count()).where(w.on(table.c.month))

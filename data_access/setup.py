@@ -21,6 +21,7 @@ def create_pg_indexes(db: Database) -> None:
     if db.is_duckdb:
         return
     with db.engine.begin() as conn:
+        conn.execute(sa.text("SET LOCAL maintenance_work_mem = '1GB'"))  # index builds sort in memory
         for table, cols in schema.PG_INDEXES:
             name = f"ix_{table}_{'_'.join(cols)}"
             conn.execute(sa.text(f'CREATE INDEX IF NOT EXISTS {name} ON "{table}" ({", ".join(cols)})'))

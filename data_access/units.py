@@ -15,12 +15,12 @@ CHILD_LEVEL = {"region": "district", "district": "mo", "mo": "doctor", "doctor":
 PARENT_LEVEL = {"district": "region", "mo": "district", "doctor": "mo", "region": None}
 
 
-@cached(timeout=3600)
+@cached(memory=True)
 def districts() -> pd.DataFrame:
     return get_db().read_df(sa.select(s.district.c.district_id, s.district.c.name).order_by(s.district.c.name))
 
 
-@cached(timeout=3600)
+@cached(memory=True)
 def organisations() -> pd.DataFrame:
     m, d = s.mo, s.district
     return get_db().read_df(sa.select(m.c.mo_id, m.c.name, m.c.short_name, m.c.kind, m.c.district_id,
@@ -28,7 +28,7 @@ def organisations() -> pd.DataFrame:
                             .select_from(m.join(d, d.c.district_id == m.c.district_id)).order_by(m.c.mo_id))
 
 
-@cached(timeout=3600)
+@cached(memory=True)
 def doctors_of(mo_id: int) -> pd.DataFrame:
     doc, sp, dep = s.doctor, s.specialty, s.department
     return get_db().read_df(
@@ -66,13 +66,20 @@ def unit(level: str, unit_id: int | None) -> Unit | None:
         r = row.iloc[0]
         return Unit("mo", uid, r["short_name"], district_id=int(r["district_id"]), mo_id=uid)
     if level == "doctor":
-        doc = get_db().read_df(sa.select(s.doctor.c.doctor_id, s.doctor.c.full_name, s.doctor.c.mo_id)
-                               .where(s.doctor.c.doctor_id == uid))
-        if doc.empty:
+        doc = doctor_row(uid)
+        if doc is None:
             return None
-        mo = unit("mo", int(doc.iloc[0]["mo_id"]))
-        return Unit("doctor", uid, doc.iloc[0]["full_name"], district_id=mo.district_id, mo_id=mo.mo_id)
+        mo = unit("mo", doc[1])
+        return Unit("doctor", uid, doc[0], district_id=mo.district_id, mo_id=mo.mo_id)
     return None
+
+
+@cached(memory=True)
+def doctor_row(doctor_id: int) -> tuple[str, int] | None:
+    """(full name, organisation) of a doctor."""
+    with get_db().engine.connect() as c:
+        r = c.execute(sa.select(s.doctor.c.full_name, s.doctor.c.mo_id).where(s.doctor.c.doctor_id == int(doctor_id))).first()
+    return (r.full_name, int(r.mo_id)) if r else None
 
 
 def lineage(u: Unit) -> list[Unit]:

@@ -49,7 +49,7 @@ def reload_registry() -> Registry:
     return _REGISTRY
 
 
-@cached(timeout=300)
+@cached(memory=True)
 def data_months() -> list[dt.date]:
     """The months the marts have been built for (sorted)."""
     log = M.build_log
@@ -93,13 +93,19 @@ def _scope_filter(t: sa.Table, level: str, scope: Scope):
     return conds
 
 
-def _measure_expr(t: sa.Table, m: Measure):
+def _measure_expr(t: sa.Table, m: Measure, last_months: list[dt.date] | None = None):
+    """SUM of the measure's expression over the rows passing its filters.
+
+    A stock (agg 'last') only counts the rows of the last month of each period (``last_months``).
+    """
     expr = t.c[m.expr[0]]
     for e in m.expr[1:]:
         expr = expr + t.c[e]
-    if m.filters:
-        cond = and_(*[t.c[c].in_(list(v)) for c, v in m.filters])
-        return func.sum(case((cond, expr), else_=0))
+    conds = [t.c[c].in_(list(v)) for c, v in m.filters]
+    if m.agg == "last" and last_months:
+        conds.append(t.c.month.in_(last_months))
+    if conds:
+        return func.sum(case((and_(*conds), expr), else_=0))
     return func.sum(expr)
 
 
@@ -112,35 +118,69 @@ def _where(t, months, parent_level, parent_id, unit_level, unit_id, level, scope
     return conds
 
 
-def _sums(measures: list[Measure], level: str, months: list[dt.date], *, parent_level=None, parent_id=None,
-          unit_level=None, unit_id=None, scope: Scope = CITY, by_month=False) -> pd.DataFrame:
-    """SUM of each measure over the months, per unit of the level (and per month when asked)."""
+def _disjoint_groups(months_of: dict[str, list]) -> list[dict[str, list]]:
+    """Split tagged month sets into groups whose sets do not overlap (one query per group)."""
+    groups: list[dict[str, list]] = []
+    for tag, months in months_of.items():
+        for g in groups:
+            if not any(set(months) & set(other) for other in g.values()):
+                g[tag] = months
+                break
+        else:
+            groups.append({tag: months})
+    return groups
+
+
+def _tag_expr(t: sa.Table, group: dict[str, list]):
+    return case(*[(t.c.month.in_(months), sa.literal(tag)) for tag, months in group.items()])
+
+
+def _tagged_sums(measures: list[Measure], level: str, group: dict[str, list], *, parent_level=None,
+                 parent_id=None, scope: Scope = CITY) -> pd.DataFrame:
+    """One query: each measure summed per unit and per period tag (unit_id, tag, <measure>…)."""
     t = M.marts.tables[measures[0].mart]
     uc = _unit_col(t, level)
-    keys = ([uc.label("unit_id")] if uc is not None else []) + ([t.c.month] if by_month else [])
-    q = sa.select(*keys, *[_measure_expr(t, m).label(m.name) for m in measures]).where(
-        *_where(t, months, parent_level, parent_id, unit_level, unit_id, level, scope))
-    if keys:
-        q = q.group_by(*keys)
+    union = sorted({m for months in group.values() for m in months})
+    lasts = [months[-1] for months in group.values()]
+    keys = ([uc.label("unit_id")] if uc is not None else []) + [_tag_expr(t, group).label("tag")]
+    q = sa.select(*keys, *[_measure_expr(t, m, lasts).label(m.name) for m in measures]).where(
+        *_where(t, union, parent_level, parent_id, None, None, level, scope)
+    ).group_by(*[sa.literal_column(str(i + 1)) for i in range(len(keys))])  # GROUP BY 1, 2: same on both engines
     df = get_db().read_df(q)
     if uc is None:
         df.insert(0, "unit_id", 0)
     return df
 
 
-def _hist(m: Measure, level: str, months, *, parent_level=None, parent_id=None, unit_level=None, unit_id=None,
-          scope: Scope = CITY, by_month=False) -> pd.DataFrame:
+def _tagged_hist(m: Measure, level: str, group: dict[str, list], *, parent_level=None, parent_id=None,
+                 scope: Scope = CITY) -> pd.DataFrame:
     t = M.marts.tables[m.mart]
     uc = _unit_col(t, level)
-    val = t.c[m.expr[0]]
-    keys = ([uc.label("unit_id")] if uc is not None else []) + ([t.c.month] if by_month else []) + [val.label("v")]
+    union = sorted({x for months in group.values() for x in months})
+    keys = ([uc.label("unit_id")] if uc is not None else []) + [_tag_expr(t, group).label("tag"),
+                                                                 t.c[m.expr[0]].label("v")]
     cond = and_(*[t.c[c].in_(list(v)) for c, v in m.filters]) if m.filters else sa.true()
     q = sa.select(*keys, func.sum(t.c[m.weight]).label("w")).where(
-        cond, *_where(t, months, parent_level, parent_id, unit_level, unit_id, level, scope)).group_by(*keys)
+        cond, *_where(t, union, parent_level, parent_id, None, None, level, scope)
+    ).group_by(*[sa.literal_column(str(i + 1)) for i in range(len(keys))])
     df = get_db().read_df(q)
     if uc is None:
         df.insert(0, "unit_id", 0)
     return df
+
+
+def _monthly(ind: Indicator, months: list[dt.date], *, unit_level, unit_id, scope) -> pd.DataFrame:
+    """month, numerator, denominator for one unit (region when unit_level is region)."""
+    measures = [m for m in (ind.numerator, ind.denominator) if m is not None]
+    frames = []
+    for mart in dict.fromkeys(m.mart for m in measures):
+        ms = [m for m in measures if m.mart == mart]
+        t = M.marts.tables[mart]
+        q = sa.select(t.c.month, *[_measure_expr(t, m).label(m.name) for m in ms]).where(
+            *_where(t, months, None, None, unit_level, unit_id, "region", scope)).group_by(t.c.month)
+        frames.append(get_db().read_df(q).set_index("month"))
+    out = pd.concat(frames, axis=1).fillna(0.0) if frames else pd.DataFrame()
+    return out
 
 
 def percentile_from_hist(df: pd.DataFrame, p: float, keys: list[str]) -> pd.DataFrame:
@@ -157,35 +197,49 @@ def percentile_from_hist(df: pd.DataFrame, p: float, keys: list[str]) -> pd.Data
     return out.reset_index(drop=True)
 
 
-def _period_frame(ind: Indicator, level: str, period: Period | None, **where) -> pd.DataFrame:
-    """numerator, denominator and value per unit for one period."""
-    cols = ["unit_id", "numerator", "denominator", "value"]
-    if period is None:
-        return pd.DataFrame(columns=cols)
-    months = _months_with_data(period)
-    if not months:
-        return pd.DataFrame(columns=cols)
-    if ind.percentile is not None:
-        h = _hist(ind.denominator, level, months, **where)
-        r = percentile_from_hist(h, ind.percentile, ["unit_id"])
-        return pd.DataFrame({"unit_id": r["unit_id"], "numerator": np.nan, "denominator": r["weight"],
-                             "value": r["value"].astype(float)})
-    parts = {}
-    for m in (ind.numerator, ind.denominator):
-        ms = [months[-1]] if m.agg == "last" else months
-        df = _sums([m], level, ms, **where).set_index("unit_id")[m.name].astype(float)
-        if m.agg == "avg_months":
-            df = df / len(months)
-        parts[m.name] = df
-    num = parts[ind.numerator.name]
-    den = parts[ind.denominator.name]
-    frame = pd.concat([num.rename("numerator"), den.rename("denominator")], axis=1).fillna(0.0)
+FRAME_COLS = ["unit_id", "numerator", "denominator", "value"]
+
+
+def _ratio(ind: Indicator, num: pd.Series, den: pd.Series, n_months: int) -> np.ndarray:
     with np.errstate(divide="ignore", invalid="ignore"):
-        val = np.where(frame["denominator"] > 0, frame["numerator"] / frame["denominator"] * ind.factor, np.nan)
-    if ind.annualize:
-        val = val * 12 / len(months)
-    frame["value"] = val
-    return frame.reset_index().rename(columns={"index": "unit_id"})
+        val = np.where(den > 0, num / den * ind.factor, np.nan)
+    return val * 12 / n_months if ind.annualize else val
+
+
+def _period_frames(ind: Indicator, level: str, periods: dict[str, Period | None], **where) -> dict[str, pd.DataFrame]:
+    """numerator, denominator and value per unit for each tagged period, in as few queries as possible."""
+    months_of = {tag: _months_with_data(p) for tag, p in periods.items() if p is not None}
+    months_of = {tag: ms for tag, ms in months_of.items() if ms}
+    out = {tag: pd.DataFrame(columns=FRAME_COLS) for tag in periods}
+    for group in _disjoint_groups(months_of):
+        if ind.percentile is not None:
+            h = _tagged_hist(ind.denominator, level, group, **where)
+            r = percentile_from_hist(h, ind.percentile, ["unit_id", "tag"])
+            for tag in group:
+                x = r[r["tag"] == tag]
+                out[tag] = pd.DataFrame({"unit_id": x["unit_id"], "numerator": np.nan, "denominator": x["weight"],
+                                         "value": x["value"].astype(float)}).reset_index(drop=True)
+            continue
+        measures = [ind.numerator, ind.denominator]
+        parts = []
+        for mart in dict.fromkeys(m.mart for m in measures):
+            df = _tagged_sums([m for m in measures if m.mart == mart], level, group, **where)
+            parts.append(df.set_index(["unit_id", "tag"]))
+        both = pd.concat(parts, axis=1).fillna(0.0).astype(float)
+        for tag, months in group.items():
+            if tag not in both.index.get_level_values("tag"):
+                continue
+            x = both.xs(tag, level="tag")
+            num, den = x[ind.numerator.name], x[ind.denominator.name]
+            if ind.denominator.agg == "avg_months":
+                den = den / len(months)
+            if ind.numerator.agg == "avg_months":
+                num = num / len(months)
+            frame = pd.DataFrame({"unit_id": x.index.to_numpy(), "numerator": num.to_numpy(),
+                                  "denominator": den.to_numpy()})
+            frame["value"] = _ratio(ind, frame["numerator"], frame["denominator"], len(months))
+            out[tag] = frame
+    return out
 
 
 # ------------------------------------------------------------------ public API
@@ -260,9 +314,13 @@ def children(ctx: Context) -> pd.DataFrame:
     span = data_span()
     parent_level = U.PARENT_LEVEL[ctx.level]
     where = dict(parent_level=parent_level, parent_id=ctx.parent, scope=ctx.scope)
-    cur = _period_frame(ind, ctx.level, _available(ctx.period, span), **where)
-    prev = _period_frame(ind, ctx.level, _available(ctx.period.previous(), span), **where)
-    ly = _period_frame(ind, ctx.level, _available(ctx.period.last_year(), span), **where)
+    frames = _period_frames(ind, ctx.level, {"cur": _available(ctx.period, span),
+                                             "prev": _available(ctx.period.previous(), span),
+                                             "ly": _available(ctx.period.last_year(), span)}, **where)
+    cur, prev, ly = frames["cur"], frames["prev"], frames["ly"]
+    if ctx.level == "region" and not (cur["unit_id"] == 0).any():
+        # the city always has its row: «нет данных» rather than an empty list
+        cur = pd.DataFrame({"unit_id": [0], "numerator": [np.nan], "denominator": [np.nan], "value": [np.nan]})
     out = cur.merge(prev[["unit_id", "value"]].rename(columns={"value": "previous_value"}), on="unit_id", how="left")
     out = out.merge(ly[["unit_id", "value"]].rename(columns={"value": "last_year_value"}), on="unit_id", how="left")
     names = _names(ctx.level, out["unit_id"], ctx.parent)
@@ -302,24 +360,21 @@ def trend(code: str, level: str, unit_id: int | None, last_month: dt.date, n_mon
     span = data_span()
     if span is None:
         return pd.DataFrame(columns=["month", "numerator", "denominator", "value", "target"])
-    months = [m for m in (month_add(last_month, -k) for k in range(n_months - 1, -1, -1)) if span[0] <= m <= span[1]]
-    where = dict(unit_level=level, unit_id=unit_id, scope=scope)
+    have = set(data_months())
+    months = [m for m in (month_add(last_month, -k) for k in range(n_months - 1, -1, -1)) if m in have]
+    if not months:
+        return pd.DataFrame(columns=["month", "numerator", "denominator", "value", "target"])
     if ind.percentile is not None:
-        h = _hist(ind.denominator, "region", months, by_month=True, **where)
-        r = percentile_from_hist(h, ind.percentile, ["month"])
-        out = pd.DataFrame({"month": r["month"], "numerator": np.nan, "denominator": r["weight"], "value": r["value"]})
+        h = _tagged_hist(ind.denominator, "region", {f"{m:%Y-%m}": [m] for m in months},
+                         parent_level=level, parent_id=unit_id, scope=scope)
+        r = percentile_from_hist(h, ind.percentile, ["tag"])
+        out = pd.DataFrame({"month": [dt.date(int(x[:4]), int(x[5:7]), 1) for x in r["tag"]], "numerator": np.nan,
+                            "denominator": r["weight"], "value": r["value"]})
     else:
-        frames = []
-        for m in (ind.numerator, ind.denominator):
-            df = _sums([m], "region", months, by_month=True, **where).set_index("month")[m.name].astype(float)
-            frames.append(df)
-        out = pd.concat(frames, axis=1).fillna(0.0)
-        out.columns = ["numerator", "denominator"]
-        with np.errstate(divide="ignore", invalid="ignore"):
-            out["value"] = np.where(out["denominator"] > 0, out["numerator"] / out["denominator"] * ind.factor, np.nan)
-        if ind.annualize:
-            out["value"] = out["value"] * 12
-        out = out.reset_index()
+        m = _monthly(ind, months, unit_level=level, unit_id=unit_id, scope=scope)
+        out = pd.DataFrame({"month": m.index, "numerator": m[ind.numerator.name].astype(float),
+                            "denominator": m[ind.denominator.name].astype(float)}).reset_index(drop=True)
+        out["value"] = _ratio(ind, out["numerator"], out["denominator"], 1)
     out["month"] = pd.to_datetime(out["month"]).dt.date
     out = out.sort_values("month").reset_index(drop=True)
     from .targets import targets_for

@@ -150,10 +150,16 @@ def test_booking_marts_with_working_days(city, raw):
     assert_same(m.groupby(k)["bookings"].sum(), b.groupby(k).size())
     assert_same(m.groupby(k)["within_norm"].sum(), b[within].groupby(k).size())
     assert_same(m.groupby(["month", "mo_id"])["no_show"].sum(), b[b["status"] == "no_show"].groupby(["month", "mo_id"]).size())
+    days = np.minimum((b["slot_start"].dt.normalize() - b["booked_at"].dt.normalize()).dt.days, 91).rename("wait_days")
+    spec = mart(db, "mart_wait_spec")
+    assert_same(spec.groupby(["month", "specialty_id", "wait_days"])["bookings"].sum(),
+                b.groupby(["month", "specialty_id", days]).size())
+    chan = mart(db, "mart_wait_channel")
+    assert_same(chan.groupby(["month", "mo_id", "channel", "wait_days"])["bookings"].sum(),
+                b.groupby(["month", "mo_id", "channel", days]).size())
     h = mart(db, "mart_wait_hist")
-    days = np.minimum((b["slot_start"].dt.normalize() - b["booked_at"].dt.normalize()).dt.days, 91)
-    assert_same(h.groupby(["month", "specialty_id", "wait_days"])["bookings"].sum(),
-                b.groupby(["month", "specialty_id", days.rename("wait_days")]).size())
+    assert_same(h.groupby(["month", "mo_id", "spec_category", "wait_days"])["bookings"].sum(),
+                b.groupby(["month", "mo_id", "category", days]).size())
 
 
 def test_staff_mart(city, raw):

@@ -153,8 +153,8 @@ def tiny(empty_db, make_app):
             _booking(M26_09, 1, 10, 100, 5, 10), _booking(M26_09, 2, 20, 200, 10, 10),
             _booking(M25_10, 1, 10, 100, 6, 10), _booking(M25_10, 2, 20, 200, 4, 5)])
         hist = [(M26_10, 1, 10, 2, 3), (M26_10, 1, 10, 5, 2), (M26_10, 1, 10, 30, 5), (M26_10, 2, 20, 1, 1)]
-        c.execute(M.mart_wait_hist.insert(), [dict(month=m, district_id=d, mo_id=mo, specialty_id=4, spec_category="specialist",
-                                                  channel="portal", wait_days=v, bookings=w) for m, d, mo, v, w in hist])
+        c.execute(M.mart_wait_hist.insert(), [dict(month=m, district_id=d, mo_id=mo, spec_category="specialist",
+                                                  wait_days=v, bookings=w) for m, d, mo, v, w in hist])
         c.execute(M.mart_population.insert(), [
             dict(month=m, district_id=1, mo_id=10, sex=s, age_group=8, population=p)
             for m in (M26_09, M26_10) for s, p in (("F", 600), ("M", 400))])
