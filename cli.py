@@ -174,7 +174,8 @@ def prepare_demo(app: Flask) -> None:
             click.echo(f"База пуста: генерирую демонстрационный город (масштаб {cfg.demo_scale}, "
                        f"{cfg.demo_months} мес.)…")
             run_demo_data(db, cfg.demo_scale, cfg.demo_seed, cfg.demo_months, None)
-        elif not st.has_marts:
+        elif st.missing_marts:
+            click.echo(f"Строю витрины, которых нет в базе: {', '.join(st.missing_marts)}")
             bar = Bar("Построение витрин")
             try:
                 build_marts(db, progress=bar)
@@ -182,3 +183,5 @@ def prepare_demo(app: Flask) -> None:
                 bar.close()
         from security import users
         users.ensure_demo_users(app)
+        from data_access.demo_tasks import ensure_demo_tasks
+        ensure_demo_tasks(app)

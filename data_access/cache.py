@@ -42,8 +42,14 @@ class Cache:
         from .marts import data_version
         now = time.monotonic()
         if self._version is None or now - self._version[0] > 5:
-            self._version = (now, data_version(self.db))
+            from metrics.targets import targets_version
+            # marts rebuilt or a target changed: every cached value computed before is stale
+            self._version = (now, f"{data_version(self.db)}|{targets_version(self.db)}")
         return self._version[1]
+
+    def touch(self) -> None:
+        """Re-read the version at once (after a change made by this process)."""
+        self._version = None
 
     def _key(self, fn, args, kwargs) -> str:
         raw = pickle.dumps((fn.__module__, fn.__qualname__, self.db.url, self.data_version(), args,

@@ -104,6 +104,55 @@ mart_vaccination = _mart("mart_vaccination", *_dims("district_id", "mo_id", "vac
                          _n("covered", "…из них привитые к этому возрасту"),
                          doc="Прививки и охват когорт (V1 кори к 24 мес., RV к 7 годам, АКДС V1 к 12 мес.).")
 
+# ------------------------------------------------------------------ rollups (pre-aggregations)
+# Coarser copies of a mart for the questions that do not need its finest grain (a district's
+# share of bookings seen within 24 h does not need doctors or channels). Built from the mart
+# itself after it; the evaluator reads the smallest table that has every column a query needs.
+# Non-additive columns (distinct patients) are left out of rollups.
+NON_ADDITIVE = {"patients"}
+ROLLUPS = {
+    "mart_booking_district": ("mart_booking", ["district_id", "spec_category"]),
+    "mart_booking_mo": ("mart_booking", ["district_id", "mo_id", "spec_category", "channel", "suspicion"]),
+    "mart_visits_mo": ("mart_visits", ["district_id", "mo_id", "spec_category"]),
+    "mart_emd_flow_mo": ("mart_emd_flow", ["district_id", "mo_id", "kind_code"]),
+    "mart_emd_coverage_mo": ("mart_emd_coverage", ["district_id", "mo_id", "kind_code"]),
+    "mart_morbidity_mo": ("mart_morbidity", ["district_id", "mo_id"]),
+}
+
+
+def _rollup_table(name: str, source: str, dims: list[str]) -> sa.Table:
+    src = marts.tables[source]
+    keep = ["month"] + dims
+    measures = [c for c in src.columns if c.name not in keep and c.name not in {
+        "dept_id", "doctor_id", "specialty_id", "spec_category", "channel", "suspicion", "kind_code", "icd3", "sex",
+        "age_group", "district_id", "mo_id"} and c.name not in NON_ADDITIVE]
+    cols = [sa.Column(c, src.c[c].type, nullable=src.c[c].nullable) for c in keep]
+    cols += [sa.Column(c.name, c.type, nullable=False, default=0) for c in measures]
+    return sa.Table(name, marts, *cols, info={"doc": f"Свёртка {source} по: {', '.join(dims)} (для запросов без "
+                                                    f"более подробных разрезов).", "rollup_of": source, "dims": dims,
+                                              "measures": [c.name for c in measures]})
+
+
+for _name, (_src, _dims) in ROLLUPS.items():
+    _rollup_table(_name, _src, _dims)
+
+
+def rollups_of(mart: str) -> list[sa.Table]:
+    """The rollups of a mart, coarsest first (fewest columns)."""
+    out = [marts.tables[n] for n, (src, _) in ROLLUPS.items() if src == mart]
+    return sorted(out, key=lambda t: len(t.columns))
+
+
+def sel_rollup(name: str):
+    def select_rollup(w: Window):
+        t = marts.tables[name]
+        src = marts.tables[t.info["rollup_of"]]
+        keys = [src.c.month] + [src.c[d] for d in t.info["dims"]]
+        return select(*keys, *[func.sum(src.c[m]).label(m) for m in t.info["measures"]]).where(
+            w.on(src.c.month)).group_by(*keys)
+    return select_rollup
+
+
 build_log = sa.Table(
     "mart_build_log", marts,
     sa.Column("mart", String(40), primary_key=True), sa.Column("month", Date, primary_key=True),
@@ -469,6 +518,7 @@ SELECTS: dict[str, Callable[[Window], sa.Select]] = {
     "mart_staff": sel_staff, "mart_pregnancy": sel_pregnancy, "mart_prevention": sel_prevention,
     "mart_vaccination": sel_vaccination,
 }
+SELECTS.update({name: sel_rollup(name) for name in ROLLUPS})  # after their source marts
 
 
 # ------------------------------------------------------------------ building
@@ -477,7 +527,8 @@ def create_marts(db: Database) -> None:
         marts.create_all(conn, checkfirst=True)
         if not db.is_duckdb:
             for t in MART_TABLES:
-                conn.execute(sa.text(f'CREATE INDEX IF NOT EXISTS ix_{t.name}_month ON "{t.name}" (month, mo_id)'))
+                cols = "month, mo_id" if "mo_id" in t.c else "month"
+                conn.execute(sa.text(f'CREATE INDEX IF NOT EXISTS ix_{t.name}_month ON "{t.name}" ({cols})'))
 
 
 def data_months(db: Database) -> tuple[dt.date, dt.date] | None:
@@ -532,6 +583,23 @@ def build_marts(db: Database, month: dt.date | None = None, *,
             for t in MART_TABLES:
                 conn.execute(sa.text(f'ANALYZE "{t.name}"'))
     return counts
+
+
+def refresh_rollups(db: Database) -> None:
+    """Rebuild every rollup from its mart for all the mart's months (after marts were written directly)."""
+    create_marts(db)
+    for name, (source, _dims) in ROLLUPS.items():
+        src = marts.tables[source]
+        with db.engine.connect() as conn:
+            lo, hi = conn.execute(select(func.min(src.c.month), func.max(src.c.month))).one()
+        if lo is None:
+            continue
+        w = Window(lo, hi)
+        table = marts.tables[name]
+        q = SELECTS[name](w)
+        with db.engine.begin() as conn:
+            conn.execute(table.delete().where(w.on(table.c.month)))
+            conn.execute(table.insert().from_select([c.name for c in q.selected_columns], q))
 
 
 def data_version(db: Database) -> str:

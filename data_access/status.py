@@ -30,6 +30,11 @@ class DataStatus:
         return any(m["months"] for m in self.marts.values())
 
     @property
+    def missing_marts(self) -> list[str]:
+        """Marts never built (for example, added by an upgrade of the module)."""
+        return [name for name, m in self.marts.items() if not m["months"]]
+
+    @property
     def first_month(self) -> dt.date | None:
         p = self.periods.get("visit")
         return p[0].replace(day=1) if p and p[0] else None

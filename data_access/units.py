@@ -92,3 +92,13 @@ def lineage(u: Unit) -> list[Unit]:
     if u.level == "doctor":
         chain.append(u)
     return chain
+
+
+def doctor_mos(doctor_ids: list[int]) -> dict[int, int]:
+    """doctor → organisation, for a list of doctors (one query)."""
+    if not doctor_ids:
+        return {}
+    with get_db().engine.connect() as c:
+        rows = c.execute(sa.select(s.doctor.c.doctor_id, s.doctor.c.mo_id).where(
+            s.doctor.c.doctor_id.in_(sorted(set(doctor_ids))))).all()
+    return {int(d): int(m) for d, m in rows}

@@ -93,6 +93,35 @@ def _scope_filter(t: sa.Table, level: str, scope: Scope):
     return conds
 
 
+def _table_for(measures: list[Measure], level: str, *, parent_level=None, unit_level=None,
+               scope: Scope = CITY) -> sa.Table:
+    """The smallest table with every column the query needs: a rollup of the mart, or the mart."""
+    need = {"month"} | {c for m in measures for c in m.expr} | {c for m in measures for c, _ in m.filters}
+    need |= {m.weight for m in measures if m.weight}
+    for lv in (level, parent_level, unit_level):
+        if lv not in (None, "region"):
+            need.add(LEVEL_COLUMN[lv])
+    if level != "region":
+        if scope.districts is not None:
+            need.add("district_id")
+        if scope.mos is not None and level in ("mo", "doctor"):
+            need.add("mo_id")
+    mart = measures[0].mart
+    built = built_tables()
+    for t in M.rollups_of(mart):
+        if t.name in built and need <= {c.name for c in t.columns}:
+            return t
+    return M.marts.tables[mart]
+
+
+@cached(memory=True)
+def built_tables() -> frozenset[str]:
+    """Marts and rollups that have been built (a rollup added by an upgrade is used once it is built)."""
+    log = M.build_log
+    with get_db().engine.connect() as c:
+        return frozenset(c.execute(sa.select(log.c.mart).group_by(log.c.mart)).scalars().all())
+
+
 def _measure_expr(t: sa.Table, m: Measure, last_months: list[dt.date] | None = None):
     """SUM of the measure's expression over the rows passing its filters.
 
@@ -138,7 +167,7 @@ def _tag_expr(t: sa.Table, group: dict[str, list]):
 def _tagged_sums(measures: list[Measure], level: str, group: dict[str, list], *, parent_level=None,
                  parent_id=None, scope: Scope = CITY) -> pd.DataFrame:
     """One query: each measure summed per unit and per period tag (unit_id, tag, <measure>…)."""
-    t = M.marts.tables[measures[0].mart]
+    t = _table_for(measures, level, parent_level=parent_level, scope=scope)
     uc = _unit_col(t, level)
     union = sorted({m for months in group.values() for m in months})
     lasts = [months[-1] for months in group.values()]
@@ -154,7 +183,7 @@ def _tagged_sums(measures: list[Measure], level: str, group: dict[str, list], *,
 
 def _tagged_hist(m: Measure, level: str, group: dict[str, list], *, parent_level=None, parent_id=None,
                  scope: Scope = CITY) -> pd.DataFrame:
-    t = M.marts.tables[m.mart]
+    t = _table_for([m], level, parent_level=parent_level, scope=scope)
     uc = _unit_col(t, level)
     union = sorted({x for months in group.values() for x in months})
     keys = ([uc.label("unit_id")] if uc is not None else []) + [_tag_expr(t, group).label("tag"),
@@ -175,7 +204,7 @@ def _monthly(ind: Indicator, months: list[dt.date], *, unit_level, unit_id, scop
     frames = []
     for mart in dict.fromkeys(m.mart for m in measures):
         ms = [m for m in measures if m.mart == mart]
-        t = M.marts.tables[mart]
+        t = _table_for(ms, "region", unit_level=unit_level, scope=scope)
         q = sa.select(t.c.month, *[_measure_expr(t, m).label(m.name) for m in ms]).where(
             *_where(t, months, None, None, unit_level, unit_id, "region", scope)).group_by(t.c.month)
         frames.append(get_db().read_df(q).set_index("month"))

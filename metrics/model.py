@@ -70,10 +70,19 @@ class Indicator:
         return level in self.levels
 
 
+@dataclass(frozen=True)
+class RatingConfig:
+    integral_target: float = 90.0
+    completeness_indicator: str = "emk_coverage"
+    completeness_min: float = 80.0
+    min_weight_share: float = 0.7
+
+
 @dataclass
 class Registry:
     groups: dict[str, str]
     indicators: dict[str, Indicator] = field(default_factory=dict)
+    rating: RatingConfig = field(default_factory=RatingConfig)
 
     def __getitem__(self, code: str) -> Indicator:
         return self.indicators[code]
@@ -173,6 +182,21 @@ def parse_registry(data: dict) -> Registry:
         )
     if not reg.indicators:
         raise RegistryError("В реестре нет ни одного показателя")
+    raw_rating = data.get("rating") or {}
+    try:
+        reg.rating = RatingConfig(
+            integral_target=float(raw_rating.get("integral_target", 90)),
+            completeness_indicator=raw_rating.get("completeness_indicator", "emk_coverage"),
+            completeness_min=float(raw_rating.get("completeness_min", 80)),
+            min_weight_share=float(raw_rating.get("min_weight_share", 0.7)))
+    except (TypeError, ValueError) as exc:
+        raise RegistryError("rating: числовые параметры рейтинга должны быть числами") from exc
+    if reg.rating.completeness_indicator not in reg.indicators:
+        raise RegistryError(f"rating: показатель полноты «{reg.rating.completeness_indicator}» не объявлен")
+    if not 0 < reg.rating.min_weight_share <= 1:
+        raise RegistryError("rating: min_weight_share должен быть в (0; 1]")
+    if not any(i.weight > 0 for i in reg):
+        raise RegistryError("rating: ни у одного показателя нет веса")
     return reg
 
 

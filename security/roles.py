@@ -20,7 +20,7 @@ ROLES = {
     "admin": Role("admin", "Администратор", "city", False, True, True, True, True),
     "committee": Role("committee", "Руководитель комитета", "city", False, False, False, True, True),
     "district": Role("district", "Руководитель района", "district", True, False, False, False, True),
-    "mo": Role("mo", "Руководитель МО", "mo", True, False, False, False, True),
+    "mo": Role("mo", "Руководитель МО", "mo", True, False, False, False, False),
     "analyst": Role("analyst", "Аналитик", "city", False, True, False, False, False),
 }
 ROLE_NAMES = {r.code: r.name for r in ROLES.values()}

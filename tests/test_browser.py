@@ -70,3 +70,37 @@ def test_district_head_lands_on_their_district(dash_duo, city_app):
     dash_duo.driver.get(dash_duo.server_url + "/indicator/emk_coverage")
     wait_text(dash_duo, "#breadcrumbs", "Колпинский")
     assert clean_log(dash_duo) == []
+
+
+@pytest.fixture
+def task_app(city_copy, make_app):
+    """A private copy of the city (the test creates a task) with the test users."""
+    from tests.conftest import create_users
+    app = make_app(city_copy, login_failure_delay=0)
+    with app.app_context():
+        app.places = create_users(city_copy)
+    return app
+
+
+def test_put_an_organisation_on_control_from_the_rating(dash_duo, task_app):
+    sign_in(dash_duo, task_app, "chair")
+    d = dash_duo.driver
+    district = task_app.places["kolpino"]["district_id"]
+    rating = f"/rating?level=mo&parent={district}&period=2026-Q2&kind=adult_polyclinic"
+    d.get(dash_duo.server_url + rating)
+    wait_text(dash_duo, "#rating-title", "взрослая поликлиника")
+    d.find_element(By.LINK_TEXT, "Почему это место?").click()
+    wait_url(dash_duo, "/unit?level=mo")
+    wait_text(dash_duo, "#unit-explain", "балл")
+    org_name = d.find_element(By.CSS_SELECTOR, ".breadcrumb-item.active").text
+    dash_duo.wait_for_element("#unit-table button", timeout=20).click()  # the first «На контроль»
+    wait_text(dash_duo, "#task-dlg-facts-box", "при цели")
+    d.find_element(By.ID, "task-dlg-assignee").send_keys("Заведующий терапевтическим отделением")
+    d.find_element(By.ID, "task-dlg-descr").send_keys("Разобрать причины отставания и доложить")
+    d.find_element(By.ID, "task-dlg-save").click()
+    wait_text(dash_duo, "#unit-table", "Новая")
+    d.get(dash_duo.server_url + rating)
+    wait_text(dash_duo, "#rating-table", "Новая")
+    row = d.find_element(By.XPATH, f"//table[@id='rating-table']//tr[.//a[text()='{org_name}']]")
+    assert "Новая" in row.text
+    assert clean_log(dash_duo) == []

@@ -258,3 +258,27 @@ def test_one_month_rebuilds_without_touching_the_others(city_copy):
 def test_rebuild_refuses_a_month_outside_the_data(city_copy):
     with pytest.raises(ValueError, match="вне периода"):
         M.build_marts(city_copy, dt.date(2001, 1, 1))
+
+
+@pytest.mark.parametrize("name", sorted(M.ROLLUPS))
+def test_rollups_equal_their_mart(city, name):
+    _, db = city
+    t = M.marts.tables[name]
+    src = mart(db, t.info["rollup_of"])
+    got = mart(db, name)
+    keys = ["month"] + t.info["dims"]
+    for m in t.info["measures"]:
+        assert_same(got.groupby(keys, dropna=False)[m].sum(), src.groupby(keys, dropna=False)[m].sum())
+    assert "patients" not in got.columns  # distinct counts do not add up
+
+
+def test_the_evaluator_reads_the_smallest_table(city_app):
+    from metrics.evaluate import _table_for, registry
+    from data_access.scope import Scope
+    ind = registry()["access_primary_24h"]
+    ms = [ind.numerator, ind.denominator]
+    with city_app.app_context():
+        assert _table_for(ms, "district").name == "mart_booking_district"
+        assert _table_for(ms, "mo", parent_level="district").name == "mart_booking_mo"
+        assert _table_for(ms, "doctor", parent_level="mo").name == "mart_booking"
+        assert _table_for(ms, "mo", scope=Scope(districts=frozenset({1}), mos=frozenset({5}))).name == "mart_booking_mo"

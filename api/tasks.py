@@ -1,0 +1,153 @@
+"""``/api/v1/tasks``: list, create, read, change (with the version last seen: a stale one is a 409)."""
+from __future__ import annotations
+
+import datetime as dt
+
+from flask import current_app, jsonify, request
+
+from components import urls
+from data_access import tasks as T
+from data_access import units as U
+from data_access.scope import ScopeError
+from metrics import control
+from metrics import evaluate as E
+from metrics.periods import PeriodError, parse_period
+from security import current_scope, current_user
+
+from . import ApiError, blueprint
+
+
+def _db():
+    return current_app.extensions["iam"]["db"]
+
+
+def _date(v, field):
+    if v in (None, ""):
+        return None
+    try:
+        return dt.date.fromisoformat(str(v))
+    except ValueError as exc:
+        raise ApiError(400, f"{field}: дата в формате ГГГГ-ММ-ДД") from exc
+
+
+def task_json(t: dict, with_details: bool = False) -> dict:
+    out = {k: t[k] for k in ("task_id", "code", "level", "unit_id", "district_id", "mo_id", "period", "title",
+                             "description", "assignee", "status", "version", "created_by", "updated_by")}
+    out.update(status_name=T.STATUSES[t["status"]], due_date=t["due_date"].isoformat(),
+               created_at=t["created_at"].isoformat(), updated_at=t["updated_at"].isoformat(),
+               value_at_creation=t["value_at_creation"], target_at_creation=t["target_at_creation"],
+               data_link=t["data_link"], overdue=T.is_overdue(t))
+    if with_details:
+        out["comments"] = [{"at": c["written_at"].isoformat(), "author": c["author"], "text": c["text"]}
+                           for c in t.get("comments", [])]
+        out["history"] = [{"at": h["changed_at"].isoformat(), "author": h["author"], "field": h["field"],
+                           "old": h["old_value"], "new": h["new_value"]} for h in t.get("history", [])]
+        res = control.outcome(t)
+        out["outcome"] = None if res is None else {**res, "month": res["month"].isoformat()}
+    return out
+
+
+@blueprint.get("/tasks")
+def list_tasks():
+    a = request.args
+    if unknown := set(a) - {"district", "mo", "code", "status", "overdue"}:
+        raise ApiError(400, f"Неизвестные параметры: {', '.join(sorted(unknown))}")
+    try:
+        district = int(a["district"]) if a.get("district") else None
+        mo = int(a["mo"]) if a.get("mo") else None
+    except ValueError as exc:
+        raise ApiError(400, "district и mo — целые коды") from exc
+    if a.get("status") and a["status"] not in T.STATUSES:
+        raise ApiError(400, f"status должен быть одним из: {', '.join(T.STATUSES)}")
+    overdue = {"1": True, "true": True, "0": False, "false": False, None: None, "": None}.get(a.get("overdue"), "bad")
+    if overdue == "bad":
+        raise ApiError(400, "overdue — true или false")
+    df = T.search(_db(), current_scope(), district_id=district, mo_id=mo, code=a.get("code") or None,
+                  status=a.get("status") or None, overdue=overdue)
+    return jsonify({"tasks": [task_json(r) for r in df.to_dict("records")]})
+
+
+@blueprint.get("/tasks/<int:task_id>")
+def get_task(task_id: int):
+    try:
+        return jsonify(task_json(T.get(_db(), task_id, current_scope()), with_details=True))
+    except T.TaskNotFound as exc:
+        raise ApiError(404, str(exc)) from exc
+
+
+def _body() -> dict:
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        raise ApiError(400, "Тело запроса — JSON-объект")
+    return data
+
+
+@blueprint.post("/tasks")
+def create_task():
+    d = _body()
+    missing = [k for k in ("code", "level", "unit_id", "period", "assignee", "due_date", "description") if k not in d]
+    if missing:
+        raise ApiError(400, f"Не заданы поля: {', '.join(missing)}")
+    if d["code"] not in E.registry():
+        raise ApiError(404, f"Показатель «{d['code']}» не найден")
+    try:
+        period = parse_period(str(d["period"]))
+        unit_id = int(d["unit_id"])
+        mo_id = int(d["mo_id"]) if d.get("mo_id") not in (None, "") else None
+    except (PeriodError, ValueError, TypeError) as exc:
+        raise ApiError(400, str(exc) if isinstance(exc, PeriodError) else "unit_id и mo_id — целые коды") from exc
+    if d["level"] not in ("district", "mo"):
+        raise ApiError(400, "level должен быть district или mo")
+    if U.unit(d["level"], unit_id) is None:
+        raise ApiError(404, f"Единица {unit_id} не найдена")
+    v = E.unit_value(d["code"], d["level"], unit_id, period, current_scope())
+    link = data_link(d["code"], d["level"], unit_id, period.key)
+    try:
+        t = T.create(_db(), current_user(), code=d["code"], level=d["level"], unit_id=unit_id, period=period.key,
+                     assignee=str(d["assignee"]), due_date=_date(d["due_date"], "due_date"),
+                     description=str(d["description"]), mo_id=mo_id, value=v["value"], target=v["target"],
+                     data_link=link)
+    except T.TaskError as exc:
+        raise ApiError(400, str(exc)) from exc
+    resp = jsonify(task_json(t, with_details=True))
+    resp.status_code = 201
+    return resp
+
+
+def data_link(code: str, level: str, unit_id: int, period: str) -> str:
+    """The indicator view of the unit's children for the period: the data as they were when the task was set."""
+    ind = E.registry()[code]
+    child = U.CHILD_LEVEL[level]
+    if child and ind.valid_at(child):
+        return urls.indicator(code, child, unit_id, period)
+    u = U.unit(level, unit_id)
+    return urls.indicator(code, level, u.district_id if level == "mo" else None, period)
+
+
+@blueprint.patch("/tasks/<int:task_id>")
+def patch_task(task_id: int):
+    d = _body()
+    if "version" not in d:
+        raise ApiError(400, "Укажите version — версию задачи, которую вы видели")
+    changes = {k: v for k, v in d.items() if k not in ("version", "comment")}
+    if "due_date" in changes:
+        changes["due_date"] = _date(changes["due_date"], "due_date")
+    if "mo_id" in changes and changes["mo_id"] is not None:
+        try:
+            changes["mo_id"] = int(changes["mo_id"])
+        except (TypeError, ValueError) as exc:
+            raise ApiError(400, "mo_id — целый код") from exc
+    db = _db()
+    try:
+        t = T.update(db, current_user(), task_id, d["version"], changes) if changes else T.get(db, task_id, current_scope())
+        if d.get("comment"):
+            t = T.comment(db, current_user(), task_id, str(d["comment"]))
+    except T.ConflictError as exc:
+        resp = jsonify({"error": str(exc), "status": 409, "current": task_json(exc.current)})
+        resp.status_code = 409
+        return resp
+    except T.TaskNotFound as exc:
+        raise ApiError(404, str(exc)) from exc
+    except T.TaskError as exc:
+        raise ApiError(400, str(exc)) from exc
+    return jsonify(task_json(t, with_details=True))

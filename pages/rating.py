@@ -1,0 +1,187 @@
+"""Интегральный рейтинг: districts city-wide, organisations of one kind in a district or city-wide."""
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+import dash
+import dash_bootstrap_components as dbc
+from dash import Input, Output, State, callback, dcc, html, no_update
+from flask import current_app
+
+from components import fmt
+from components.badges import task_badges
+from components.guard import scoped
+from components.period import options, picker
+from components.scorecard import LIGHT
+from components.shell import NAV
+from data_access import tasks as T
+from data_access import units as U
+from data_access.reference import MO_KINDS
+from metrics import evaluate as E
+from metrics import rating as R
+from metrics.periods import PeriodError, parse_period, period_of_kind
+from metrics.scoring import STATUS_COLORS
+from security import current_scope, current_user
+
+dash.register_page(__name__, path="/rating", name="Рейтинг", title="Интегральный рейтинг — ИАМ", order=20, menu="Рейтинг")
+
+KIND, VALUE, STATE, MOKIND = "rating-period-kind", "rating-period-value", "rating-state", "rating-mo-kind"
+
+
+def rating_url(level: str, period: str, parent=None, kind=None) -> str:
+    q = {"level": level, "period": period}
+    if parent is not None:
+        q["parent"] = parent
+    if kind and level == "mo":
+        q["kind"] = kind
+    return "/rating?" + urlencode(q)
+
+
+def unit_url(level: str, unit_id: int, period: str, kind: str | None = None) -> str:
+    q = {"level": level, "id": unit_id, "period": period}
+    if kind and level == "mo":
+        q["kind"] = kind
+    return "/unit?" + urlencode(q)
+
+
+def method_card(cfg):
+    return dbc.Card(dbc.CardBody([
+        html.H6("Как считается рейтинг"),
+        html.Ol([
+            html.Li("Для каждого показателя с весом считается балл от 0 до 100 — насколько достигнута цель: значение "
+                    "делится на цель (для показателей «чем меньше, тем лучше» — цель на значение), больше 100 не бывает."),
+            html.Li("Балл направления и интегральный балл — средние баллов показателей, взвешенные по весам из реестра. "
+                    "Показатель без данных не учитывается, веса остальных пересчитываются."),
+            html.Li("Организации сравниваются только с организациями своего типа; показатель входит в рейтинг, если "
+                    "данные по нему есть хотя бы у половины сравниваемых."),
+            html.Li(f"Цель интегрального балла — {fmt.number(cfg.integral_target, 0)}. Места — по интегральному баллу, "
+                    "округлённому до десятых; при равенстве место общее (1, 2, 2, 4), порядок — по названию."),
+            html.Li(f"Если полнота передачи СЭМД ниже {fmt.number(cfg.completeness_min, 0)} % или данных нет по "
+                    f"показателям с долей веса больше {fmt.number(100 - cfg.min_weight_share * 100, 0)} %, единица "
+                    "отмечается и места не получает: её числам нельзя доверять."),
+            html.Li("«Почему это место» показывает, сколько баллов теряет единица на каждом показателе: "
+                    "доля веса × (100 − балл)."),
+        ], className="small mb-0"),
+    ]), className="mb-3", id="rating-method")
+
+
+def layout(level=None, period=None, parent=None, kind=None, **_):
+    return _layout(level, period, parent, kind)
+
+
+@scoped
+def _layout(level, period, parent, kind):
+    span = E.data_span()
+    if span is None:
+        return dbc.Alert("Витрины ещё не построены.", color="info")
+    first, last = span
+    user = current_user()
+    scope = current_scope()
+    try:
+        per = parse_period(period) if period else period_of_kind("quarter", last)
+    except PeriodError as exc:
+        return dbc.Alert(str(exc), color="warning", id="rating-problem")
+    level = level or "district"
+    if level not in ("district", "mo"):
+        return dbc.Alert("Рейтинг строится для районов или организаций.", color="warning", id="rating-problem")
+    try:
+        parent_id = int(parent) if parent not in (None, "") else None
+    except ValueError:
+        return dbc.Alert(f"Код района «{parent}» должен быть числом.", color="warning", id="rating-problem")
+    kind = kind if kind in MO_KINDS else R.MO_KIND_DEFAULT
+    if level == "mo" and parent_id is None and scope.districts is not None and len(scope.districts) == 1:
+        parent_id = next(iter(scope.districts))
+    r = R.compute(level, per, parent_id, scope, kind)
+    reg = E.registry()
+    cfg = reg.rating
+    groups = [g for g in reg.groups if f"group_{g}" in r.units.columns]
+    db = current_app.extensions["iam"]["db"]
+    tasks = T.search(db, scope)
+    head = [html.Th("Место"), html.Th("±", title="изменение места к предыдущему периоду"),
+            html.Th("Район" if level == "district" else "Организация")]
+    if level == "mo" and parent_id is None:
+        head.append(html.Th("Район"))
+    head += [html.Th("Интегральный балл")] + [html.Th(reg.groups[g], className="small") for g in groups] + [
+        html.Th("Полнота СЭМД, %", className="small"), html.Th("Задачи"), html.Th("")]
+    body = []
+    for u in r.units.to_dict("records"):
+        uid = int(u["unit_id"])
+        place = "—" if u["place"] != u["place"] else str(int(u["place"]))
+        dp = u["delta_place"]
+        delta = "" if dp != dp or dp == 0 else (f"▲{int(dp)}" if dp > 0 else f"▼{int(-dp)}")
+        name_href = rating_url("mo", per.key, uid, kind) if level == "district" else unit_url("mo", uid, per.key, kind)
+        cells = [html.Td(place, className="fw-semibold"),
+                 html.Td(delta, className="text-success small" if dp == dp and dp > 0 else "text-danger small"),
+                 html.Td([dcc.Link(u["unit_name"], href=name_href),
+                          html.Div(R.FLAG_TEXT[u["flag"]], className="small text-danger") if u["flag"] else None])]
+        if level == "mo" and parent_id is None:
+            cells.append(html.Td(u.get("district_name", ""), className="small"))
+        st = u["status"]
+        cells.append(html.Td(html.Span(fmt.number(u["integral"], 1), className="fw-semibold"),
+                             style={"backgroundColor": LIGHT[st], "borderLeft": f"3px solid {STATUS_COLORS[st]}"}))
+        for g in groups:
+            v = u.get(f"group_{g}")
+            gs = "none" if v != v or v is None else ("good" if v >= cfg.integral_target else ("warn" if v >= cfg.integral_target * 0.95 else "bad"))
+            cells.append(html.Td(fmt.number(v, 1), className="small text-center", style={"backgroundColor": LIGHT[gs]}))
+        cells.append(html.Td(fmt.number(u["completeness"], 1), className="small text-end"))
+        unit_tasks = tasks[(tasks["level"] == level) & (tasks["unit_id"] == uid)]
+        cells.append(html.Td(task_badges(unit_tasks)))
+        cells.append(html.Td(dcc.Link("Почему это место?", href=unit_url(level, uid, per.key, kind),
+                                      className="small text-nowrap")))
+        body.append(html.Tr(cells, className="text-muted" if u["flag"] else None))
+    if not body:
+        table = dbc.Alert("Нет единиц для рейтинга в вашей области доступа.", color="info")
+    else:
+        table = html.Div(html.Table([html.Thead(html.Tr(head)), html.Tbody(body)],
+                                    className="table table-sm table-hover align-middle", id="rating-table"),
+                         className="table-responsive")
+    ranked = int(r.units["ranked_count"].iloc[0]) if len(r.units) else 0
+    if level == "district":
+        title = "Интегральный рейтинг районов"
+        crumbs = None
+    else:
+        where = U.unit("district", parent_id).name if parent_id is not None else "весь город"
+        title = f"Рейтинг: {MO_KINDS[kind].lower()} — {where}"
+        crumbs = dbc.Breadcrumb(items=[{"label": "Районы", "href": rating_url("district", per.key)},
+                                       {"label": where, "active": True}], className="mb-1")
+    return html.Div([
+        dcc.Store(id=STATE, data={"level": level, "period": per.key, "parent": parent_id, "kind": kind}),
+        crumbs,
+        dbc.Row([
+            dbc.Col([html.H3(title, id="rating-title", className="mb-0"),
+                     html.Div(f"{per.label}; в рейтинге {ranked} из {len(r.units) if scope.is_city else ranked}"
+                              f"{'' if scope.is_city else ' (показаны единицы вашей области доступа)'}",
+                              className="text-muted", id="rating-subtitle")], lg=6),
+            dbc.Col(dcc.Dropdown(id=MOKIND, options=[{"label": v, "value": k} for k, v in MO_KINDS.items()],
+                                 value=kind, clearable=False, style={} if level == "mo" else {"display": "none"}),
+                    lg=2, className="align-self-end"),
+            dbc.Col(picker({"kind": KIND, "value": VALUE}, per, first, last), lg=4, className="align-self-end"),
+        ], className="mb-3"),
+        method_card(cfg),
+        table,
+    ])
+
+
+@callback(Output(VALUE, "options"), Output(VALUE, "value"), Input(KIND, "value"), prevent_initial_call=True)
+def change_kind(kind):
+    span = E.data_span()
+    if span is None or kind is None:
+        return no_update, no_update
+    opts = options(kind, *span)
+    return opts, (opts[0]["value"] if opts else no_update)
+
+
+@callback(Output(NAV, "href", allow_duplicate=True), Input(VALUE, "value"), State(STATE, "data"),
+          prevent_initial_call=True)
+def change_period(value, state):
+    if not value or not state or value == state["period"]:
+        return no_update
+    return rating_url(state["level"], value, state["parent"], state["kind"])
+
+
+@callback(Output(NAV, "href", allow_duplicate=True), Input(MOKIND, "value"), State(STATE, "data"),
+          prevent_initial_call=True)
+def change_mo_kind(kind, state):
+    if not kind or not state or state["level"] != "mo" or kind == state["kind"]:
+        return no_update
+    return rating_url("mo", state["period"], state["parent"], kind)
