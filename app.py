@@ -42,6 +42,7 @@ def create_app(config: Config | None = None) -> Flask:
     cli.register(server)
     from security import web
     web.init_app(server)
+    import reports  # noqa: F401  registers the table builders shared by pages and exports
     from api import blueprint as api_blueprint
     from api.exports import exports
     server.register_blueprint(api_blueprint)

@@ -66,4 +66,4 @@ def _unknown(_rest):
     return error(404, "Не найдено: такого метода API нет")
 
 
-from . import indicators, ratings, tasks  # noqa: E402,F401
+from . import emk, indicators, ratings, tasks  # noqa: E402,F401

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, request
 
+from components import tablespec
 from components.export import frame_records, to_csv, to_xlsx
 from components.table import display_frame, indicator_columns
 from data_access.scope import ScopeError
@@ -53,3 +54,23 @@ def indicator(fmt: str):
     records = frame_records(display_frame(rows, ind), columns)
     return send(records, columns, fmt, f"{code}_{level}_{period.key}", ind.name, period.label,
                 f"indicator:{code}:{level}:{parent or ''}:{period.key}")
+
+
+@exports.get("/table/<name>.<fmt>")
+def table(name: str, fmt: str):
+    """Any registered on-screen table, exported with the same columns, order and rounding."""
+    if name not in tablespec.BUILDERS:
+        return _error(404, f"Таблицы «{name}» нет")
+    try:
+        spec = tablespec.build(name, request.args.to_dict(), current_scope())
+    except (tablespec.TableParamError, PeriodError, ValueError, E.EvaluationError) as exc:
+        return _error(400, str(exc))
+    except (E.NotFound, LookupError) as exc:
+        return _error(404, str(exc))
+    except ScopeError as exc:
+        audit_event("forbidden", obj=str(exc))
+        return _error(403, str(exc))
+    records = [{c["id"]: r.get(c["id"]) for c in spec.columns} for r in spec.records]
+    filename = name + "_" + "_".join(str(v) for v in spec.params.values() if v not in (None, ""))
+    return send(records, spec.columns, fmt, filename.replace("/", "-")[:120], spec.title, spec.subtitle,
+                f"table:{name}:{request.query_string.decode()[:150]}")

@@ -24,7 +24,7 @@ import sqlalchemy as sa
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from data_access.db import Database  # noqa: E402
-from data_access.marts import build_marts  # noqa: E402
+from data_access.marts import build_marts, timings  # noqa: E402
 from synth.generate import generate  # noqa: E402
 
 PG = os.environ.get("BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
@@ -74,6 +74,7 @@ def main() -> int:
         "months": a.months, "generate_s": round(t_gen, 1), "marts_s": round(t_marts, 1),
         "total_s": round(t_gen + t_marts, 1), "peak_rss_gb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6, 2),
         "db_size_gb": round(size / 1e9, 2) if size else None, "rows": summary.rows, "mart_rows": counts,
+        "mart_seconds": dict(timings),
         "machine": f"{platform.machine()} {os.cpu_count()} cores",
     }
     with open(a.out, "a") as fh:

@@ -18,6 +18,8 @@ import sqlalchemy as sa
 from sqlalchemy import BigInteger, Date, DateTime, Float, Integer, SmallInteger, String, and_, case, func, literal, or_, select
 
 from . import schema as s
+from .cache import cached
+from .context import get_db
 from .db import Database
 
 marts = sa.MetaData()
@@ -52,13 +54,13 @@ mart_morbidity = _mart("mart_morbidity", *_dims("district_id", "mo_id", "icd3", 
                        doc="Случаи заболеваний по району проживания, МО прикрепления, рубрике МКБ-10, полу и возрасту.")
 mart_population = _mart("mart_population", *_dims("district_id", "mo_id", "sex", "age_group"), _n("population"),
                         doc="Население на начало месяца по району проживания, МО прикрепления, полу и возрасту.")
-mart_emd_coverage = _mart("mart_emd_coverage", *_dims("district_id", "mo_id", "doctor_id", "kind_code"),
+mart_emd_coverage = _mart("mart_emd_coverage", *_dims("district_id", "mo_id", "dept_id", "doctor_id", "kind_code"),
                           _n("required", "Случаи (осмотры), по которым документ обязателен"),
                           _n("with_doc", "…из них с созданным документом"),
                           _n("with_registered", "…из них с документом, зарегистрированным в РЭМД"),
                           _n("registered_1d", "…зарегистрированным не позднее суток после закрытия случая"),
                           doc="Охват случаев обязательными СЭМД (по месяцу закрытия случая).")
-mart_emd_flow = _mart("mart_emd_flow", *_dims("district_id", "mo_id", "doctor_id", "kind_code"),
+mart_emd_flow = _mart("mart_emd_flow", *_dims("district_id", "mo_id", "dept_id", "doctor_id", "kind_code"),
                       _n("created"), _n("signed"), _n("sent"), _n("registered"), _n("rejected_regional"),
                       _n("rejected_federal"), _n("transmission_error"), _n("awaiting"), _n("sent_1d"),
                       _n("reg_lt1h"), _n("reg_lt24h"), _n("reg_lt3d"), _n("reg_lt7d"), _n("reg_later"),
@@ -84,6 +86,11 @@ mart_wait_spec = _mart("mart_wait_spec", *_dims("district_id", "mo_id", "special
 mart_wait_hist = _mart("mart_wait_hist", *_dims("district_id", "mo_id", "spec_category", "wait_days"), _n("bookings"),
                        doc="Гистограмма ожидания по группам специальностей — для медиан и перцентилей на любом уровне "
                            "(строится из mart_wait_channel).")
+mart_slots = _mart("mart_slots", *_dims("district_id", "mo_id", "doctor_id", "specialty_id", "spec_category"),
+                   _n("slots", "Ячейки расписания"), _n("bookable", "…открытые для записи"),
+                   _n("booked", "…занятые записью"), _n("attended", "…пациент пришёл"), _n("no_show", "…неявка"),
+                   _n("cancelled", "…запись отменена"),
+                   doc="Использование расписания по месяцу приёма: предложено, занято, явки, неявки, отмены.")
 mart_staff = _mart("mart_staff", *_dims("district_id", "mo_id", "dept_id", "specialty_id", "spec_category"),
                    _n("positions"), sa.Column("rates", Float, nullable=False, default=0), _n("filled"), _n("vacant"),
                    _n("filled_open", "Занятые должности, врач которых имел открытые для записи ячейки в месяце"),
@@ -114,6 +121,7 @@ ROLLUPS = {
     "mart_booking_district": ("mart_booking", ["district_id", "spec_category"]),
     "mart_booking_mo": ("mart_booking", ["district_id", "mo_id", "spec_category", "channel", "suspicion"]),
     "mart_visits_mo": ("mart_visits", ["district_id", "mo_id", "spec_category"]),
+    "mart_slots_mo": ("mart_slots", ["district_id", "mo_id", "specialty_id", "spec_category"]),
     "mart_emd_flow_mo": ("mart_emd_flow", ["district_id", "mo_id", "kind_code"]),
     "mart_emd_coverage_mo": ("mart_emd_coverage", ["district_id", "mo_id", "kind_code"]),
     "mart_morbidity_mo": ("mart_morbidity", ["district_id", "mo_id"]),
@@ -141,6 +149,22 @@ def rollups_of(mart: str) -> list[sa.Table]:
     """The rollups of a mart, coarsest first (fewest columns)."""
     out = [marts.tables[n] for n, (src, _) in ROLLUPS.items() if src == mart]
     return sorted(out, key=lambda t: len(t.columns))
+
+
+@cached(memory=True)
+def built_tables() -> frozenset[str]:
+    """Marts and rollups that have been built (a rollup added by an upgrade is used once it is built)."""
+    with get_db().engine.connect() as c:
+        return frozenset(c.execute(select(build_log.c.mart).group_by(build_log.c.mart)).scalars().all())
+
+
+def table_for(mart: str, need: set[str]) -> sa.Table:
+    """The smallest built table with every needed column: a rollup of the mart, or the mart itself."""
+    built = built_tables()
+    for t in rollups_of(mart):
+        if t.name in built and need <= {c.name for c in t.columns}:
+            return t
+    return marts.tables[mart]
 
 
 def sel_rollup(name: str):
@@ -281,32 +305,34 @@ def _required_episodes(w: Window):
 
 def sel_emd_coverage(w: Window):
     req = _required_episodes(w)
-    doc = s.emd_document
+    doc, e = s.emd_document, s.care_episode
+    # only the documents of the episodes closed in the window (an index on episode_id serves this)
+    in_window = select(e.c.episode_id).where(w.on(e.c.closed_date))
     docs = select(doc.c.episode_id, doc.c.kind_code,
                   func.max(flag(doc.c.status == "registered")).label("reg"),
                   func.min(case((doc.c.status == "registered", doc.c.status_at))).label("reg_at")
-                  ).group_by(doc.c.episode_id, doc.c.kind_code).subquery("d")
-    m = s.mo
+                  ).where(doc.c.episode_id.in_(in_window)).group_by(doc.c.episode_id, doc.c.kind_code).subquery("d")
+    m, doc = s.mo, s.doctor
     mon = month_of(req.c.closed_date)
-    cols = [mon, m.c.district_id, req.c.mo_id, req.c.doctor_id, req.c.kind_code]
-    return select(*[c.label(n) for c, n in zip(cols, ["month", "district_id", "mo_id", "doctor_id", "kind_code"])],
+    cols = [mon, m.c.district_id, req.c.mo_id, doc.c.dept_id, req.c.doctor_id, req.c.kind_code]
+    return select(*[c.label(n) for c, n in zip(cols, ["month", "district_id", "mo_id", "dept_id", "doctor_id", "kind_code"])],
                   func.count().label("required"),
                   total(docs.c.episode_id.is_not(None)).label("with_doc"),
                   total(docs.c.reg == 1).label("with_registered"),
                   total(docs.c.reg_at <= req.c.closed_at + DAY).label("registered_1d"),
-                  ).select_from(req.join(m, m.c.mo_id == req.c.mo_id).outerjoin(
+                  ).select_from(req.join(m, m.c.mo_id == req.c.mo_id).join(doc, doc.c.doctor_id == req.c.doctor_id).outerjoin(
                       docs, and_(docs.c.episode_id == req.c.episode_id, docs.c.kind_code == req.c.kind_code))
                   ).group_by(*cols)
 
 
 def sel_emd_flow(w: Window):
-    d, e, m = s.emd_document, s.care_episode, s.mo
+    d, e, m, doc = s.emd_document, s.care_episode, s.mo, s.doctor
     mon = month_of(d.c.created_at)
     reg = d.c.status == "registered"
     delay = d.c.status_at
     base = func.coalesce(e.c.closed_at, d.c.created_at)
-    cols = [mon, m.c.district_id, d.c.mo_id, d.c.doctor_id, d.c.kind_code]
-    return select(*[c.label(n) for c, n in zip(cols, ["month", "district_id", "mo_id", "doctor_id", "kind_code"])],
+    cols = [mon, m.c.district_id, d.c.mo_id, doc.c.dept_id, d.c.doctor_id, d.c.kind_code]
+    return select(*[c.label(n) for c, n in zip(cols, ["month", "district_id", "mo_id", "dept_id", "doctor_id", "kind_code"])],
                   func.count().label("created"),
                   total(d.c.signed_at.is_not(None)).label("signed"),
                   total(d.c.sent_at.is_not(None)).label("sent"),
@@ -321,7 +347,8 @@ def sel_emd_flow(w: Window):
                   total(reg & (delay > base + DAY) & (delay <= base + 3 * DAY)).label("reg_lt3d"),
                   total(reg & (delay > base + 3 * DAY) & (delay <= base + 7 * DAY)).label("reg_lt7d"),
                   total(reg & (delay > base + 7 * DAY)).label("reg_later"),
-                  ).select_from(d.join(m, m.c.mo_id == d.c.mo_id).outerjoin(e, e.c.episode_id == d.c.episode_id)
+                  ).select_from(d.join(m, m.c.mo_id == d.c.mo_id).join(doc, doc.c.doctor_id == d.c.doctor_id)
+                                .outerjoin(e, e.c.episode_id == d.c.episode_id)
                                 ).where(w.on(d.c.created_at, ts=True)).group_by(*cols)
 
 
@@ -403,6 +430,19 @@ def sel_wait_hist(w: Window):
     t = mart_wait_channel
     dims = [t.c.month, t.c.district_id, t.c.mo_id, t.c.spec_category, t.c.wait_days]
     return select(*dims, func.sum(t.c.bookings).label("bookings")).where(w.on(t.c.month)).group_by(*dims)
+
+
+def sel_slots(w: Window):
+    sl, b, m, sp = s.slot, s.booking, s.mo, s.specialty
+    mon = month_of(sl.c.slot_start)
+    cols = [mon, m.c.district_id, sl.c.mo_id, sl.c.doctor_id, sl.c.specialty_id, sp.c.category]
+    return select(*[c.label(n) for c, n in zip(cols, ["month", "district_id", "mo_id", "doctor_id", "specialty_id",
+                                                      "spec_category"])],
+                  func.count().label("slots"), total(sl.c.is_bookable.is_(True)).label("bookable"),
+                  total(b.c.booking_id.is_not(None)).label("booked"), total(b.c.status == "attended").label("attended"),
+                  total(b.c.status == "no_show").label("no_show"), total(b.c.status == "cancelled").label("cancelled"),
+                  ).select_from(sl.join(m, m.c.mo_id == sl.c.mo_id).join(sp, sp.c.specialty_id == sl.c.specialty_id)
+                                .outerjoin(b, b.c.slot_id == sl.c.slot_id)).where(w.on(sl.c.slot_start, ts=True)).group_by(*cols)
 
 
 def sel_staff(w: Window):
@@ -515,15 +555,29 @@ SELECTS: dict[str, Callable[[Window], sa.Select]] = {
     "mart_emd_coverage": sel_emd_coverage, "mart_emd_flow": sel_emd_flow, "mart_emd_reject": sel_emd_reject,
     "mart_emd_day": sel_emd_day, "mart_booking": sel_booking, "mart_wait_channel": sel_wait_channel,
     "mart_wait_spec": sel_wait_spec, "mart_wait_hist": sel_wait_hist,
-    "mart_staff": sel_staff, "mart_pregnancy": sel_pregnancy, "mart_prevention": sel_prevention,
+    "mart_slots": sel_slots, "mart_staff": sel_staff, "mart_pregnancy": sel_pregnancy, "mart_prevention": sel_prevention,
     "mart_vaccination": sel_vaccination,
 }
 SELECTS.update({name: sel_rollup(name) for name in ROLLUPS})  # after their source marts
 
 
 # ------------------------------------------------------------------ building
+def _existing_columns(conn, table: str) -> list[str]:
+    q = sa.text("select column_name from information_schema.columns where table_name = :t"
+                + ("" if conn.dialect.name == "duckdb" else " and table_schema = current_schema()"))
+    return [r[0] for r in conn.execute(q, {"t": table})]
+
+
 def create_marts(db: Database) -> None:
+    """Create the mart tables; a mart whose columns differ from the code (an upgrade) is dropped to be rebuilt."""
     with db.engine.begin() as conn:
+        existing = {t.name: _existing_columns(conn, t.name) for t in marts.sorted_tables}
+        for t in MART_TABLES:
+            cols = existing[t.name]
+            if cols and sorted(cols) != sorted(c.name for c in t.columns):
+                conn.execute(sa.text(f'DROP TABLE "{t.name}"'))
+                if existing[build_log.name]:
+                    conn.execute(build_log.delete().where(build_log.c.mart == t.name))
         marts.create_all(conn, checkfirst=True)
         if not db.is_duckdb:
             for t in MART_TABLES:
@@ -538,6 +592,9 @@ def data_months(db: Database) -> tuple[dt.date, dt.date] | None:
     if lo is None:
         return None
     return lo.replace(day=1), hi.replace(day=1)
+
+
+timings: dict[str, float] = {}  # seconds per mart of the last build (for the benchmark)
 
 
 def build_marts(db: Database, month: dt.date | None = None, *,
@@ -559,8 +616,10 @@ def build_marts(db: Database, month: dt.date | None = None, *,
     else:
         w = Window(*span)
     counts = {}
+    timings.clear()
     now = dt.datetime.now().replace(microsecond=0)
     for i, (name, fn) in enumerate(SELECTS.items()):
+        started = time.perf_counter()
         progress(f"Витрина {name}", i, len(SELECTS))
         table = marts.tables[name]
         q = fn(w)
@@ -577,6 +636,7 @@ def build_marts(db: Database, month: dt.date | None = None, *,
             if rows:
                 conn.execute(build_log.insert(), [{"mart": name, "month": m, "rows": n, "built_at": now} for m, n in rows])
             counts[name] = sum(n for _, n in rows)
+        timings[name] = round(time.perf_counter() - started, 2)
     progress("Витрины построены", len(SELECTS), len(SELECTS))
     if not db.is_duckdb:
         with db.engine.begin() as conn:

@@ -375,5 +375,5 @@ PG_INDEXES = [
     ("booking", ["booked_at"]), ("slot", ["slot_start"]), ("emd_document", ["created_at"]),
     ("pregnancy", ["registered_date"]), ("pregnancy_visit", ["pregnancy_id"]),
     ("dispensary_exam", ["stage1_end"]), ("vaccination", ["vacc_date"]), ("patient", ["attach_mo_id"]),
-    ("care_episode", ["episode_id"]), ("booking", ["slot_id"]), ("slot", ["slot_id"]),
+    ("care_episode", ["episode_id"]), ("booking", ["slot_id"]), ("slot", ["slot_id"]), ("emd_document", ["episode_id"]),
 ]

@@ -57,6 +57,7 @@ def data_status(db: Database) -> DataStatus:
             col = PERIOD_COLUMNS.get(t.name)
             if col and st.tables[t.name]:
                 st.periods[t.name] = conn.execute(sa.select(sa.func.min(t.c[col]), sa.func.max(t.c[col]))).one()
+        marts.create_marts(db)  # brings mart tables in line with the code (an upgrade drops changed ones)
         if table_exists(db, marts.build_log.name):
             log = marts.build_log
             rows = conn.execute(sa.select(log.c.mart, sa.func.count(), sa.func.min(log.c.month), sa.func.max(log.c.month),

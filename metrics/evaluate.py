@@ -106,20 +106,7 @@ def _table_for(measures: list[Measure], level: str, *, parent_level=None, unit_l
             need.add("district_id")
         if scope.mos is not None and level in ("mo", "doctor"):
             need.add("mo_id")
-    mart = measures[0].mart
-    built = built_tables()
-    for t in M.rollups_of(mart):
-        if t.name in built and need <= {c.name for c in t.columns}:
-            return t
-    return M.marts.tables[mart]
-
-
-@cached(memory=True)
-def built_tables() -> frozenset[str]:
-    """Marts and rollups that have been built (a rollup added by an upgrade is used once it is built)."""
-    log = M.build_log
-    with get_db().engine.connect() as c:
-        return frozenset(c.execute(sa.select(log.c.mart).group_by(log.c.mart)).scalars().all())
+    return M.table_for(measures[0].mart, need)
 
 
 def _measure_expr(t: sa.Table, m: Measure, last_months: list[dt.date] | None = None):

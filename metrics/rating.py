@@ -198,3 +198,24 @@ def explain(r: Rating, unit_id: int) -> dict:
     return {"unit_id": int(unit_id), "unit_name": row["unit_name"], "place": row["place"],
             "count": int(row["ranked_count"]), "integral": row["integral"], "target": row["integral_target"],
             "flag": row["flag"], "lines": lines, "top": top}
+
+
+def group_trend(group: str, level: str, unit_id, last_month, n_months: int = 12, scope: Scope = CITY) -> pd.DataFrame:
+    """A group's score (weighted mean of its indicators' scores) month by month for one unit."""
+    from .evaluate import trend
+    rows = []
+    for ind in registry():
+        if ind.group != group or ind.weight <= 0 or not ind.valid_at(level):
+            continue
+        t = trend(ind.code, level, unit_id, last_month, n_months, scope)
+        for r in t.itertuples():
+            s = score(r.value, r.target, ind.higher_is_better)
+            if s is not None:
+                rows.append((r.month, ind.weight, s))
+    if not rows:
+        return pd.DataFrame(columns=["month", "value"])
+    df = pd.DataFrame(rows, columns=["month", "w", "s"])
+    df["ws"] = df["w"] * df["s"]
+    out = df.groupby("month").agg(ws=("ws", "sum"), w=("w", "sum")).reset_index()
+    out["value"] = out["ws"] / out["w"]
+    return out[["month", "value"]]

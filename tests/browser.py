@@ -35,12 +35,22 @@ def wait_text(dash_duo, selector: str, text: str, timeout: float = 20):
 
 
 def click_bar(dash_duo, graph_id: str, index: int = -1):
-    """Click a bar of a Plotly bar chart the way a mouse does (hover, then click)."""
-    bars = dash_duo.find_elements(f"#{graph_id} g.point path")
-    assert bars, "the chart has no bars"
+    """Click a bar (or a scatter point) of a Plotly chart the way a mouse does (hover, then click)."""
+    bars = dash_duo.find_elements(f"#{graph_id} g.point path") or dash_duo.find_elements(f"#{graph_id} path.point")
+    assert bars, "the chart has no bars or points"
     ActionChains(dash_duo.driver).move_to_element(bars[index]).pause(0.3).click().perform()
 
 
 def clean_log(dash_duo) -> list:
     """Browser console entries worse than info (none expected)."""
     return [e for e in (dash_duo.get_logs() or []) if e.get("level") not in ("INFO", "DEBUG")]
+
+
+def click(dash_duo, element):
+    """Click an element; when something overlaps it, scroll it into view and click it directly."""
+    from selenium.common.exceptions import ElementClickInterceptedException
+    try:
+        element.click()
+    except ElementClickInterceptedException:
+        # charts above still laying out can keep it out of view: send the click to the element itself
+        dash_duo.driver.execute_script("arguments[0].scrollIntoView({block: 'center'}); arguments[0].click();", element)

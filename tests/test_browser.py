@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 from selenium.webdriver.common.by import By
 
-from tests.browser import clean_log, click_bar, sign_in, wait_text, wait_url
+from tests.browser import clean_log, click, click_bar, sign_in, wait_text, wait_url
 
 pytestmark = pytest.mark.browser
 
@@ -23,7 +23,7 @@ def test_drill_down_and_back_with_the_back_button(dash_duo, city_app):
     wait_text(dash_duo, "#ind-subtitle", "медицинская организация")
     first_mo = dash_duo.find_elements("#ind-table td[data-dash-column='unit_name']")[0]
     mo_name = first_mo.text
-    first_mo.click()
+    click(dash_duo, first_mo)
     wait_url(dash_duo, "level=doctor")
     wait_text(dash_duo, "#breadcrumbs", mo_name)
     wait_text(dash_duo, "#ind-subtitle", "врач")
@@ -89,18 +89,86 @@ def test_put_an_organisation_on_control_from_the_rating(dash_duo, task_app):
     rating = f"/rating?level=mo&parent={district}&period=2026-Q2&kind=adult_polyclinic"
     d.get(dash_duo.server_url + rating)
     wait_text(dash_duo, "#rating-title", "взрослая поликлиника")
-    d.find_element(By.LINK_TEXT, "Почему это место?").click()
+    click(dash_duo, d.find_element(By.LINK_TEXT, "Почему это место?"))
     wait_url(dash_duo, "/unit?level=mo")
     wait_text(dash_duo, "#unit-explain", "балл")
     org_name = d.find_element(By.CSS_SELECTOR, ".breadcrumb-item.active").text
-    dash_duo.wait_for_element("#unit-table button", timeout=20).click()  # the first «На контроль»
+    click(dash_duo, dash_duo.wait_for_element("#unit-table button", timeout=20))  # the first «На контроль»
     wait_text(dash_duo, "#task-dlg-facts-box", "при цели")
     d.find_element(By.ID, "task-dlg-assignee").send_keys("Заведующий терапевтическим отделением")
     d.find_element(By.ID, "task-dlg-descr").send_keys("Разобрать причины отставания и доложить")
-    d.find_element(By.ID, "task-dlg-save").click()
+    click(dash_duo, d.find_element(By.ID, "task-dlg-save"))
     wait_text(dash_duo, "#unit-table", "Новая")
     d.get(dash_duo.server_url + rating)
     wait_text(dash_duo, "#rating-table", "Новая")
     row = d.find_element(By.XPATH, f"//table[@id='rating-table']//tr[.//a[text()='{org_name}']]")
     assert "Новая" in row.text
+    assert clean_log(dash_duo) == []
+
+
+def test_emk_page_at_every_level(dash_duo, city_app):
+    sign_in(dash_duo, city_app, "chair")
+    d = dash_duo.driver
+    d.get(dash_duo.server_url + "/emk?period=2026-09")
+    wait_text(dash_duo, "#emk-subtitle", "Санкт-Петербург")
+    for level in ("district", "mo", "dept", "doctor"):
+        names = dash_duo.find_elements("#emk-coverage-table td[data-dash-column='name']")
+        assert names, f"no rows to drill from towards {level}"
+        target = names[0].text
+        click(dash_duo, names[0])
+        wait_url(dash_duo, f"level={level}")
+        wait_text(dash_duo, "#emk-subtitle", target)
+        if level != "doctor":
+            dash_duo.wait_for_element("#emk-coverage-table", timeout=20)
+    wait_text(dash_duo, "#emk-breadcrumbs", "Санкт-Петербург")
+    assert clean_log(dash_duo) == []
+
+
+def test_access_page_drills_to_a_doctor(dash_duo, city_app):
+    sign_in(dash_duo, city_app, "chair")
+    d = dash_duo.driver
+    d.get(dash_duo.server_url + "/access?period=2026-09")
+    wait_text(dash_duo, "#acc-subtitle", "Санкт-Петербург")
+    for level in ("district", "mo", "spec", "doctor"):
+        names = dash_duo.find_elements("#acc-children-table td[data-dash-column='name']")
+        assert names, f"no rows to drill from towards {level}"
+        target = names[0].text
+        click(dash_duo, names[0])
+        wait_url(dash_duo, f"level={level}")
+        wait_text(dash_duo, "#acc-subtitle", target)
+    dash_duo.wait_for_element("#acc-nearest-table", timeout=20)
+    assert clean_log(dash_duo) == []
+
+
+def test_pregnancy_page_with_the_worklist(dash_duo, city_app):
+    sign_in(dash_duo, city_app, "kolpino")
+    d = dash_duo.driver
+    district = city_app.places["kolpino"]["district_id"]
+    d.get(dash_duo.server_url + f"/pregnancy?level=district&id={district}&period=2026-09")
+    wait_text(dash_duo, "#preg-subtitle", "Колпинский")
+    dash_duo.wait_for_element("#preg-worklist-table-csv", timeout=20)  # the worklist is there for a district head
+    names = dash_duo.find_elements("#preg-register-table td[data-dash-column='name']")
+    assert names
+    target = names[0].text
+    click(dash_duo, names[0])
+    wait_url(dash_duo, "level=mo")
+    wait_text(dash_duo, "#preg-subtitle", target)
+    assert clean_log(dash_duo) == []
+
+
+def test_morbidity_tile_map_and_icd_drill(dash_duo, city_app):
+    sign_in(dash_duo, city_app, "chair")
+    d = dash_duo.driver
+    d.get(dash_duo.server_url + "/morbidity?period=2026-Q2")
+    wait_text(dash_duo, "#morb-answer", "Город")
+    circulatory = next(x for x in dash_duo.find_elements("#morb-tree-table td[data-dash-column='name']")
+                       if "кровообращения" in x.text)
+    click(dash_duo, circulatory)
+    wait_url(dash_duo, "icd=9")
+    wait_text(dash_duo, "#morb-icd-crumbs", "IX.")
+    d.execute_script("document.getElementById('morb-tiles').scrollIntoView({block: 'center'});")
+    click_bar(dash_duo, "morb-tiles", 0)  # a tile of the map is a district
+    wait_url(dash_duo, "level=district")
+    wait_text(dash_duo, "#morb-answer", "с учётом возраста")
+    assert "icd=9" in d.current_url
     assert clean_log(dash_duo) == []

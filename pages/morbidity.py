@@ -1,0 +1,306 @@
+"""Заболеваемость по МКБ-10: the ICD tree (class → block → code), crude and age-standardised rates with
+confidence intervals against the city, trends against last year, the districts as a tile map — for
+the city, a district and an organisation, filtered by sex and age."""
+from __future__ import annotations
+
+import datetime as dt
+from urllib.parse import urlencode
+
+import dash
+import dash_bootstrap_components as dbc
+from dash import Input, Output, State, callback, dcc, html, no_update
+
+from components import charts, fmt
+from components.guard import scoped
+from components.period import options, picker
+from components.scorecard import LIGHT
+from components.shell import NAV
+from components.tablespec import TableParamError, build, section
+from data_access import icd
+from data_access import morbidity as MB
+from data_access import units as U
+from data_access.reference import AGE_GROUPS
+from metrics import evaluate as E
+from metrics.periods import Period, PeriodError, month_add, parse_period
+from reports.common import months_of
+from reports.morbidity import describe, filter_param
+from security import current_scope
+
+dash.register_page(__name__, path="/morbidity", name="Заболеваемость", title="Заболеваемость — ИАМ", order=55,
+                   menu="Заболеваемость")
+
+KIND, VALUE, STATE, SEX, AGE = "morb-period-kind", "morb-period-value", "morb-state", "morb-sex", "morb-age"
+PLACES, TREE, TILES = "morb-places-table", "morb-tree-table", "morb-tiles"
+TILE_XY = {"Курортный": (0, 5), "Выборгский": (2, 5), "Кронштадтский": (0, 4), "Приморский": (1, 4),
+           "Калининский": (3, 4), "Красногвардейский": (4, 4), "Василеостровский": (1, 3), "Петроградский": (2, 3),
+           "Центральный": (3, 3), "Невский": (4, 3), "Кировский": (1, 2), "Адмиралтейский": (2, 2), "Фрунзенский": (3, 2),
+           "Петродворцовый": (0, 1), "Красносельский": (1, 1), "Московский": (2, 1), "Пушкинский": (2, 0),
+           "Колпинский": (4, 0)}
+VS_COLORS = {"higher": LIGHT["bad"], "lower": LIGHT["good"], "same": "#ffffff"}
+
+
+def morb_url(level="region", unit_id=None, period=None, icd_node=None, sex=None, age=None) -> str:
+    q = {"level": level}
+    for k, v in (("id", unit_id), ("period", period), ("icd", icd_node), ("sex", sex), ("age", age)):
+        if v not in (None, ""):
+            q[k] = v
+    return "/morbidity?" + urlencode(q)
+
+
+def layout(level=None, id=None, period=None, icd=None, sex=None, age=None, **_):  # noqa: A002
+    return _layout(level or "region", id, period, icd, sex, age)
+
+
+@scoped
+def _layout(level, unit_id, period, icd_node, sex, age):
+    span = E.data_span()
+    if span is None:
+        return dbc.Alert("Витрины ещё не построены.", color="info")
+    first, last = span
+    scope = current_scope()
+    raw = {"level": level, "id": unit_id, "period": period, "icd": icd_node, "sex": sex, "age": age}
+    try:
+        per = parse_period(period) if period else Period("ytd", dt.date(last.year, 1, 1), last)
+        u = MB.check(level, unit_id, scope)
+        f = filter_param(raw)
+    except (PeriodError, ValueError, LookupError, TableParamError) as exc:
+        return dbc.Alert([str(exc), " ", dcc.Link("Открыть город", href=morb_url())], color="warning", id="morb-problem")
+    uid = None if level == "region" else u.id
+    params = {"level": level, "id": uid, "period": per.key, "icd": icd_node or None, "sex": f.sex,
+              "age": age or None}
+    months = months_of(per.clip(last))
+    if not months:
+        return dbc.Alert(f"За «{per.label}» данных нет.", color="warning", id="morb-problem")
+    places, city = MB.compare(level, uid, months, f, scope)
+    crumbs = [{"label": x.name, "href": morb_url(x.level, None if x.level == "region" else x.id, per.key, icd_node,
+                                                 f.sex, age)} for x in U.lineage(u)]
+    crumbs[-1] = {"label": crumbs[-1]["label"], "active": True}
+    icd_crumbs = [{"label": "Все классы", "href": morb_url(level, uid, per.key, None, f.sex, age)}]
+    if f.icd_kind != "all":
+        cls = str(icd.class_of(icd.code_range(f.icd_kind, f.icd_value)[0]))
+        icd_crumbs.append({"label": f"{icd.ROMAN[int(cls)]}. {icd.name(cls)}",
+                           "href": morb_url(level, uid, per.key, cls, f.sex, age)})
+        if f.icd_kind in ("block", "code"):
+            blk = f.icd_value if f.icd_kind == "block" else icd.block_of(f.icd_value)
+            icd_crumbs.append({"label": f"{blk} {icd.name(blk)}", "href": morb_url(level, uid, per.key, blk, f.sex, age)})
+        if f.icd_kind == "code":
+            icd_crumbs.append({"label": f"{f.icd_value} {icd.name(f.icd_value)}", "href": None})
+    icd_crumbs[-1] = {"label": icd_crumbs[-1]["label"], "active": True}
+
+    blocks = [answer(level, uid, u, months, f, scope, city)]
+    if level == "region":
+        blocks.append(dbc.Row([
+            dbc.Col([html.H5("Районы: стандартизованный показатель"),
+                     dcc.Graph(figure=tile_map(places, city), config={"displayModeBar": False}, id=TILES)], lg=5),
+            dbc.Col([html.H5("С 95 % доверительными интервалами"),
+                     dcc.Graph(figure=ci_chart(places, city), config={"displayModeBar": False}, id="morb-ci")], lg=7),
+        ]))
+    elif level == "district" and len(places):
+        blocks.append(html.Div([html.H5("Организации района (прикреплённое население)"),
+                                dcc.Graph(figure=ci_chart(places, city), config={"displayModeBar": False}, id="morb-ci")]))
+    if MB.CHILD[level]:
+        blocks.append(section(build("morb-places", params, scope), PLACES, row_id="place_id",
+                              style_data_conditional=[
+                                  {"if": {"column_id": "name"}, "color": "#0d6efd", "cursor": "pointer"},
+                                  {"if": {"filter_query": '{vs_code} = "higher"', "column_id": "vs"},
+                                   "backgroundColor": LIGHT["bad"]},
+                                  {"if": {"filter_query": '{vs_code} = "lower"', "column_id": "vs"},
+                                   "backgroundColor": LIGHT["good"]}]))
+    if f.icd_kind != "code":
+        blocks.append(section(build("morb-tree", params, scope), TREE, row_id="key",
+                              style_data_conditional=[{"if": {"column_id": "name"}, "color": "#0d6efd", "cursor": "pointer"}]))
+    blocks.append(html.H5("Помесячно: этот год и прошлый", className="mt-4"))
+    blocks.append(dcc.Graph(figure=trend_chart(level, uid, per.clip(last).last, f, scope), config={"displayModeBar": False},
+                            id="morb-trend"))
+    blocks.append(dbc.Row([dbc.Col(section(build("morb-top", params, scope), "morb-top-table", page_size=10), lg=7),
+                           dbc.Col(growth_block(params, scope), lg=5)]))
+    blocks.append(dbc.Row([
+        dbc.Col([html.H5("Половозрастная пирамида населения", className="mt-3"),
+                 dcc.Graph(figure=pyramid(level, uid, months, f, scope), config={"displayModeBar": False},
+                           id="morb-pyramid")], lg=5),
+        dbc.Col(section(build("morb-age-sex", params, scope), "morb-age-table", page_size=18), lg=7)]))
+    return html.Div([
+        dcc.Store(id=STATE, data=params | {"child": MB.CHILD[level]}),
+        dbc.Breadcrumb(items=crumbs, className="mb-1", id="morb-breadcrumbs"),
+        dbc.Row([
+            dbc.Col([html.H3("Заболеваемость по МКБ-10", className="mb-0"),
+                     html.Div(f"{u.name} · {per.label} · {describe(f)}", className="text-muted", id="morb-subtitle")], lg=7),
+            dbc.Col(picker({"kind": KIND, "value": VALUE}, per, first, last), lg=5, className="align-self-end"),
+        ], className="mb-2"),
+        dbc.Row([
+            dbc.Col(dbc.Breadcrumb(items=icd_crumbs, id="morb-icd-crumbs", className="mb-0"), lg=6),
+            dbc.Col(dbc.RadioItems(id=SEX, options=[{"label": "Оба пола", "value": ""}, {"label": "Мужчины", "value": "M"},
+                                                    {"label": "Женщины", "value": "F"}], value=f.sex or "", inline=True), lg=3),
+            dbc.Col(dcc.RangeSlider(id=AGE, min=0, max=17, step=1, value=[f.age_lo, f.age_hi],
+                                    marks={g: AGE_GROUPS[g].split("–")[0] for g in range(0, 18, 3)} | {17: "85+"}),
+                    lg=3),
+        ], className="mb-3 align-items-center"),
+    ] + blocks)
+
+
+def answer(level, uid, u, months, f, scope, city):
+    """The unit itself against the city: crude and age-standardised rates with the verdict."""
+    if level == "region":
+        return dbc.Alert([html.B(f"Город: {fmt.number(city['crude'], 1)} на 100 тыс. в год"),
+                          f" ({fmt.number(city['cases'])} случаев). Стандарт для сравнения районов — возрастная структура "
+                          "населения города за тот же период."], color="light", id="morb-answer")
+    own = MB.rates(MB.cases_by_age(level, uid, months, f, scope, by_place=False),
+                   MB.population_by_age(level, uid, months, f, scope, by_place=False), MB.standard(months, f), len(months))
+    if own.empty:
+        return dbc.Alert("Нет населения для расчёта показателей.", color="secondary", id="morb-answer")
+    r = own.iloc[0]
+    if r["asr_lo"] > city["asr"]:
+        verdict, color = "выше, чем в городе, и с учётом возраста (различие значимо при 95 %)", "danger"
+    elif r["asr_hi"] < city["asr"]:
+        verdict, color = "ниже, чем в городе, и с учётом возраста (различие значимо при 95 %)", "success"
+    else:
+        verdict, color = "с учётом возраста не отличается от городской (95 % доверительный интервал включает её)", "secondary"
+    return dbc.Alert([html.B(f"{u.name}: {verdict}."), html.Br(),
+                      f"Грубый показатель {fmt.number(r['crude'], 1)}, стандартизованный по возрасту "
+                      f"{fmt.number(r['asr'], 1)} (95 % ДИ {fmt.number(r['asr_lo'], 1)}–{fmt.number(r['asr_hi'], 1)}) на 100 тыс. "
+                      f"в год; город — {fmt.number(city['asr'], 1)}."], color=color, id="morb-answer")
+
+
+def tile_map(places, city) -> dict:
+    if places.empty:
+        return charts.empty("Нет данных")
+    xs, ys, text, colors, ids, hover = [], [], [], [], [], []
+    for r in places.to_dict("records"):
+        if r["name"] not in TILE_XY:
+            continue
+        x, y = TILE_XY[r["name"]]
+        xs.append(x)
+        ys.append(y)
+        text.append(f"{r['name'][:6]}<br>{fmt.number(r['asr'], 0)}")
+        colors.append(r["asr"])
+        ids.append(int(r["place"]))
+        hover.append(f"{r['name']}: {fmt.number(r['asr'], 1)} ({MB_VS[r['vs_city']]})")
+    return {"data": [{"type": "scatter", "mode": "markers+text", "x": xs, "y": ys, "text": text, "customdata": ids,
+                      "hovertext": hover, "hoverinfo": "text", "textfont": {"size": 10},
+                      "marker": {"symbol": "square", "size": 58, "color": colors, "colorscale": "RdYlGn", "reversescale": True,
+                                 "cmid": float(city["asr"]), "showscale": True, "line": {"color": "white", "width": 2},
+                                 "colorbar": {"title": {"text": "на 100 тыс."}}}}],
+            "layout": charts._layout(height=420, xaxis={"visible": False, "range": [-0.6, 4.6]},
+                                     yaxis={"visible": False, "range": [-0.6, 5.6]}, clickmode="event")}
+
+
+MB_VS = {"higher": "выше города", "lower": "ниже города", "same": "не отличается"}
+
+
+def ci_chart(places, city) -> dict:
+    if places.empty:
+        return charts.empty("Нет данных")
+    d = places.sort_values("asr")
+    colors = ["#dc3545" if v == "higher" else ("#198754" if v == "lower" else "#6c757d") for v in d["vs_city"]]
+    return {"data": [{"type": "scatter", "mode": "markers", "y": list(d["name"]), "x": [float(v) for v in d["asr"]],
+                      "customdata": [int(x) for x in d["place"]],
+                      "error_x": {"type": "data", "symmetric": False, "array": list(d["asr_hi"] - d["asr"]),
+                                  "arrayminus": list(d["asr"] - d["asr_lo"]), "color": "#adb5bd"},
+                      "marker": {"color": colors, "size": 9}, "hovertemplate": "%{y}: %{x:,.1f}<extra></extra>"}],
+            "layout": charts._layout(height=max(300, 20 * len(d) + 80), xaxis={"title": {"text": "на 100 тыс. в год"}},
+                                     shapes=[charts._vline(float(city["asr"]))[0]],
+                                     annotations=charts._vline(float(city["asr"]), "город")[1], clickmode="event")}
+
+
+def trend_chart(level, uid, last, f, scope) -> dict:
+    have = set(E.data_months())
+    cur = tuple(m for m in (month_add(last, -k) for k in range(11, -1, -1)) if m in have)
+    prev = tuple(m for m in (month_add(last, -k) for k in range(23, 11, -1)) if m in have)
+    a = MB.monthly(level, uid, cur, f, scope)
+    b = MB.monthly(level, uid, prev, f, scope) if prev else None
+    if a.empty:
+        return charts.empty("Нет данных")
+    x = [fmt.MONTHS_SHORT[m.month - 1] for m in a["month"]]
+    data = [{"type": "scatter", "mode": "lines+markers", "name": f"{a['month'].iloc[0].year}–{a['month'].iloc[-1].year}",
+             "x": x, "y": [float(v) for v in a["rate"]], "line": {"color": "#0d6efd"},
+             "hovertemplate": "%{x}: %{y:,.0f} на 100 тыс. в год<extra></extra>"}]
+    if b is not None and len(b):
+        bx = {m.month: r for m, r in zip(b["month"], b["rate"])}
+        data.append({"type": "scatter", "mode": "lines", "name": "годом раньше", "x": x,
+                     "y": [float(bx[m.month]) if m.month in bx else None for m in a["month"]],
+                     "line": {"color": "#adb5bd", "dash": "dot"}})
+    return {"data": data, "layout": charts._layout(height=300, yaxis={"title": {"text": "на 100 тыс. в год"}},
+                                                   legend={"orientation": "h", "y": -0.2})}
+
+
+def growth_block(params, scope):
+    try:
+        return section(build("morb-growth", params, scope), "morb-growth-table", page_size=10)
+    except TableParamError as exc:
+        return html.Div(str(exc), className="text-muted mt-3")
+
+
+def pyramid(level, uid, months, f, scope) -> dict:
+    df = MB.age_sex(level, uid, months, MB.Filter(sex=None, age_lo=0, age_hi=17), scope)
+    if df.empty:
+        return charts.empty("Нет данных")
+    men = df[df["sex"] == "M"].set_index("age_group")["population"]
+    women = df[df["sex"] == "F"].set_index("age_group")["population"]
+    ages = [AGE_GROUPS[g] for g in range(18)]
+    return {"data": [{"type": "bar", "orientation": "h", "name": "Мужчины", "y": ages,
+                      "x": [-float(men.get(g, 0)) for g in range(18)], "marker": {"color": "#0d6efd"},
+                      "customdata": [float(men.get(g, 0)) for g in range(18)],
+                      "hovertemplate": "%{y}: %{customdata:,.0f}<extra>мужчины</extra>"},
+                     {"type": "bar", "orientation": "h", "name": "Женщины", "y": ages,
+                      "x": [float(women.get(g, 0)) for g in range(18)], "marker": {"color": "#d63384"},
+                      "hovertemplate": "%{y}: %{x:,.0f}<extra>женщины</extra>"}],
+            "layout": charts._layout(height=440, barmode="relative", bargap=0.1, legend={"orientation": "h", "y": -0.12},
+                                     xaxis={"tickformat": ",.0f", "title": {"text": "человек"}})}
+
+
+@callback(Output(VALUE, "options"), Output(VALUE, "value"), Input(KIND, "value"), prevent_initial_call=True)
+def change_kind(kind):
+    span = E.data_span()
+    if span is None or kind is None:
+        return no_update, no_update
+    opts = options(kind, *span)
+    return opts, (opts[0]["value"] if opts else no_update)
+
+
+def _url(state, **kw):
+    s = {**state, **kw}
+    return morb_url(s["level"], s["id"], s["period"], s["icd"], s["sex"], s["age"])
+
+
+@callback(Output(NAV, "href", allow_duplicate=True), Input(VALUE, "value"), State(STATE, "data"), prevent_initial_call=True)
+def change_period(value, state):
+    if not value or not state or value == state["period"]:
+        return no_update
+    return _url(state, period=value)
+
+
+@callback(Output(NAV, "href", allow_duplicate=True), Input(SEX, "value"), Input(AGE, "value"), State(STATE, "data"),
+          prevent_initial_call=True)
+def change_filters(sex, age, state):
+    if not state:
+        return no_update
+    age_text = None if not age or list(age) == [0, 17] else f"{age[0]}-{age[1]}"
+    if (sex or None) == state["sex"] and age_text == state["age"]:
+        return no_update
+    return _url(state, sex=sex or None, age=age_text)
+
+
+@callback(Output(NAV, "href", allow_duplicate=True), Input(PLACES, "active_cell"), State(STATE, "data"),
+          prevent_initial_call=True)
+def drill_place(cell, state):
+    if not cell or not state or not state.get("child") or cell.get("column_id") != "name" or not cell.get("row_id") \
+            or int(cell["row_id"]) < 0:
+        return no_update
+    return _url(state, level=state["child"], id=int(cell["row_id"]))
+
+
+@callback(Output(NAV, "href", allow_duplicate=True), Input(TILES, "clickData"), State(STATE, "data"),
+          prevent_initial_call=True)
+def drill_tile(click, state):
+    point = ((click or {}).get("points") or [{}])[0]
+    if not state or point.get("customdata") is None:
+        return no_update
+    return _url(state, level="district", id=int(point["customdata"]))
+
+
+@callback(Output(NAV, "href", allow_duplicate=True), Input(TREE, "active_cell"), State(STATE, "data"),
+          prevent_initial_call=True)
+def drill_icd(cell, state):
+    if not cell or not state or cell.get("column_id") not in ("name", "node") or not cell.get("row_id"):
+        return no_update
+    return _url(state, icd=str(cell["row_id"]))

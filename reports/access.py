@@ -1,0 +1,208 @@
+"""Tables of the availability view («доступность медицинской помощи»)."""
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+
+from components import fmt
+from components.tablespec import TableParamError, TableSpec, table
+from data_access import access as A
+from data_access.reference import CHANNELS
+from metrics import evaluate as E
+from metrics.evaluate import percentile_from_hist
+
+from .common import months_of, num_col, period_param, text_col
+
+CATEGORY_NAMES = {"primary": "Терапевт, педиатр, ВОП", "specialist": "Специалисты", "obstetric": "Акушер-гинеколог",
+                  "diagnostic": "Диагностика"}
+
+
+def unit_param(params: dict, scope) -> A.Node:
+    try:
+        n = A.node(params.get("level") or "region", params.get("id"), params.get("mo"))
+    except A.AccessError as exc:
+        raise TableParamError(str(exc)) from exc
+    A.check_scope(n, scope)
+    return n
+
+
+def date_param(params: dict) -> dt.date:
+    """The «as of» date: given, or the day after the last day with data (the synthetic «today»)."""
+    raw = params.get("date")
+    span = E.data_span()
+    default = (span[1].replace(day=28) + dt.timedelta(days=4)).replace(day=1) if span else dt.date.today()
+    if not raw:
+        return default
+    try:
+        d = dt.date.fromisoformat(str(raw)[:10])
+    except ValueError as exc:
+        raise TableParamError("Дата — в формате ГГГГ-ММ-ДД") from exc
+    if span and not (span[0] <= d <= default + dt.timedelta(days=31)):
+        raise TableParamError(f"Дата вне периода данных ({fmt.date(span[0])} – {fmt.date(default)})")
+    return d
+
+
+def _params(n: A.Node, p=None, d=None) -> dict:
+    out = {"level": n.level, "id": n.id, "mo": n.mo_id if n.level == "spec" else None}
+    if p is not None:
+        out["period"] = p.key
+    if d is not None:
+        out["date"] = d.isoformat()
+    return out
+
+
+def _pct(num, den):
+    return round(float(num) / float(den) * 100, 1) if den else None
+
+
+def _percentiles(h: pd.DataFrame) -> dict:
+    if h.empty:
+        return {}
+    med = percentile_from_hist(h, 0.5, ["key"]).set_index("key")["value"]
+    p90 = percentile_from_hist(h, 0.9, ["key"]).set_index("key")["value"]
+    return {k: (med.get(k), p90.get(k)) for k in med.index}
+
+
+@table("access-specialties")
+def specialties_table(params: dict, scope) -> TableSpec:
+    n = unit_param(params, scope)
+    p = period_param(params)
+    months = months_of(p)
+    df = A.bookings_by(n.level, n.id, n.mo_id, months, "specialty_id", scope)
+    pc = _percentiles(A.wait_hist(n.level, n.id, n.mo_id, months, "specialty_id", scope))
+    sp = A.specialties().set_index("specialty_id")
+    records = []
+    for r in df.groupby("key").sum(numeric_only=True).reset_index().to_dict("records"):
+        sid = int(r["key"])
+        cat = sp.loc[sid, "category"]
+        if cat not in A.BOOKABLE_CATEGORIES:
+            continue
+        med, p90 = pc.get(sid, (None, None))
+        records.append({"specialty_id": sid, "specialty": sp.loc[sid, "name"], "norm": A.norm_text(cat, sp.loc[sid, "wait_norm"]),
+                        "bookings": int(r["bookings"]), "within": _pct(r["within_norm"], r["normed"]),
+                        "median": med, "p90": p90, "no_show": _pct(r["no_show"], r["attended"] + r["no_show"])})
+    records.sort(key=lambda x: (x["within"] is None, x["within"] if x["within"] is not None else 0))
+    cols = [text_col("specialty", "Специальность"), text_col("norm", "Норматив ожидания"), num_col("bookings", "Записей"),
+            num_col("within", "В пределах норматива, %", 1), num_col("median", "Медиана ожидания, дн."),
+            num_col("p90", "90-й перцентиль, дн."), num_col("no_show", "Неявки, %", 1)]
+    return TableSpec("access-specialties", f"Ожидание по специальностям — {n.name}", p.label, cols, records, _params(n, p))
+
+
+@table("access-channels")
+def channels_table(params: dict, scope) -> TableSpec:
+    n = unit_param(params, scope)
+    p = period_param(params)
+    months = months_of(p)
+    df = A.bookings_by(n.level, n.id, n.mo_id, months, "channel", scope)
+    pc = _percentiles(A.wait_hist(n.level, n.id, n.mo_id, months, "channel", scope))
+    g = df.groupby("key").sum(numeric_only=True)
+    total = g["bookings"].sum()
+    records = []
+    for ch, name in CHANNELS.items():
+        if ch not in g.index:
+            continue
+        r = g.loc[ch]
+        prim = df[(df["key"] == ch) & (df["spec_category"] == "primary")]
+        med, p90 = pc.get(ch, (None, None))
+        records.append({"channel": name, "bookings": int(r["bookings"]), "share": _pct(r["bookings"], total),
+                        "within": _pct(r["within_norm"], r["normed"]),
+                        "within_24h": _pct(prim["within_24h"].sum(), prim["bookings"].sum()),
+                        "median": med, "p90": p90})
+    cols = [text_col("channel", "Канал записи"), num_col("bookings", "Записей"), num_col("share", "Доля, %", 1),
+            num_col("within", "В пределах норматива, %", 1),
+            num_col("within_24h", "Терапевт, педиатр, ВОП за 24 ч, %", 1),
+            num_col("median", "Медиана ожидания, дн."), num_col("p90", "90-й перцентиль, дн.")]
+    return TableSpec("access-channels", f"Каналы записи — {n.name}", p.label, cols, records, _params(n, p))
+
+
+@table("access-children")
+def children_table(params: dict, scope) -> TableSpec:
+    n = unit_param(params, scope)
+    if A.CHILD[n.level] is None:
+        raise TableParamError("У врача нет единиц уровнем ниже")
+    p = period_param(params)
+    months = months_of(p)
+    df = A.bookings_by(n.level, n.id, n.mo_id, months, "child", scope)
+    pc = _percentiles(A.wait_hist(n.level, n.id, n.mo_id, months, "child", scope))
+    records = []
+    for key, part in df.groupby("key"):
+        by = part.set_index("spec_category")
+        tot = part.sum(numeric_only=True)
+
+        def cat_share(cats, num="within_norm", den="normed"):
+            sub = by.loc[by.index.intersection(cats)]
+            return _pct(sub[num].sum(), sub[den].sum())
+        med, p90 = pc.get(key, (None, None))
+        records.append({"child_id": int(key), "name": part["name"].iloc[0], "bookings": int(tot["bookings"]),
+                        "primary_24h": cat_share(["primary"], "within_24h", "bookings"),
+                        "specialist": cat_share(["specialist", "obstetric"]), "diagnostic": cat_share(["diagnostic"]),
+                        "median": med, "p90": p90, "no_show": _pct(tot["no_show"], tot["attended"] + tot["no_show"])})
+    records.sort(key=lambda x: (x["specialist"] is None, x["specialist"] if x["specialist"] is not None else 0))
+    cols = [text_col("name", A.LEVEL_TITLES[A.CHILD[n.level]]), num_col("bookings", "Записей"),
+            num_col("primary_24h", "Терапевт, педиатр, ВОП за 24 ч, %", 1),
+            num_col("specialist", "Специалисты в норматив, %", 1), num_col("diagnostic", "Диагностика в норматив, %", 1),
+            num_col("median", "Медиана ожидания, дн."), num_col("p90", "90-й перцентиль, дн."),
+            num_col("no_show", "Неявки, %", 1)]
+    return TableSpec("access-children", f"Соблюдение нормативов — {n.name}", p.label, cols, records, _params(n, p))
+
+
+@table("access-nearest")
+def nearest_table(params: dict, scope) -> TableSpec:
+    n = unit_param(params, scope)
+    d = date_param(params)
+    df = A.nearest_free(n.level, n.id, n.mo_id, d, scope)
+    records = []
+    for r in df.to_dict("records"):
+        has = r["slot_start"] == r["slot_start"] and r["slot_start"] is not None
+        records.append({"mo": r["mo_name"], "specialty": r["specialty"], "norm": A.norm_text(r["category"], r["wait_norm"]),
+                        "slot": fmt.datetime(r["slot_start"]) if has else "нет свободных ячеек на 60 дней",
+                        "working_days": r["working_days"] if has else None,
+                        "beyond": "да" if r["beyond_norm"] in (True, None) else "",
+                        "beyond_st": "bad" if r["beyond_norm"] in (True, None) else "good"})
+    records.sort(key=lambda x: (x["beyond"] != "да", x["mo"], x["specialty"]))
+    cols = [text_col("mo", "Организация"), text_col("specialty", "Специальность"), text_col("norm", "Норматив"),
+            text_col("slot", "Ближайшая свободная ячейка"), num_col("working_days", "Рабочих дней до неё"),
+            text_col("beyond", "Сверх норматива")]
+    return TableSpec("access-nearest", f"Ближайшая свободная ячейка на {fmt.date(d)} — {n.name}",
+                     "Свободна — открыта для записи и никем не занята к этой дате; красным — дальше норматива или нет совсем",
+                     cols, records, _params(n, d=d))
+
+
+@table("access-not-bookable")
+def not_bookable_table(params: dict, scope) -> TableSpec:
+    n = unit_param(params, scope)
+    d = date_param(params)
+    df = A.not_bookable(n.level, n.id, n.mo_id, d, scope)
+    records = []
+    for (mo, spec), part in df.groupby(["mo_name", "specialty"]):
+        closed = part[part["state"] == "closed"]
+        records.append({"mo": mo, "specialty": spec, "filled": int((part["state"] != "vacant").sum()),
+                        "open": int((part["state"] == "open").sum()), "closed": int(len(closed)),
+                        "vacant": int((part["state"] == "vacant").sum()),
+                        "doctors": ", ".join(sorted(closed["full_name"].astype(str)))})
+    records.sort(key=lambda x: (-x["closed"], -x["vacant"], x["mo"], x["specialty"]))
+    records = [r for r in records if r["closed"] or r["vacant"]]
+    cols = [text_col("mo", "Организация"), text_col("specialty", "Специальность"), num_col("filled", "Занято должностей"),
+            num_col("open", "Открыты для записи"), num_col("closed", "Не открыты для записи"),
+            num_col("vacant", "Вакантны"), text_col("doctors", "Врачи без открытых ячеек")]
+    return TableSpec("access-not-bookable", f"Врачи в штате, к которым нельзя записаться — {n.name}",
+                     f"Нет ни одной ячейки, открытой для записи, с {fmt.date(d)} на 14 дней; и вакантные должности",
+                     cols, records, _params(n, d=d))
+
+
+@table("access-slots")
+def slots_table(params: dict, scope) -> TableSpec:
+    n = unit_param(params, scope)
+    p = period_param(params)
+    df = A.slot_use(n.level, n.id, n.mo_id, months_of(p), scope, by_month=True).sort_values("month")
+    records = []
+    for r in df.to_dict("records"):
+        records.append({"month": fmt.month_name(r["month"] if isinstance(r["month"], dt.date) else r["month"].date()),
+                        "slots": int(r["slots"]), "bookable": int(r["bookable"]), "booked": int(r["booked"]),
+                        "booked_share": _pct(r["booked"], r["bookable"]), "attended": int(r["attended"]),
+                        "no_show": int(r["no_show"]), "cancelled": int(r["cancelled"])})
+    cols = [text_col("month", "Месяц"), num_col("slots", "Ячеек"), num_col("bookable", "Открыто для записи"),
+            num_col("booked", "Занято"), num_col("booked_share", "Занято от открытых, %", 1),
+            num_col("attended", "Явки"), num_col("no_show", "Неявки"), num_col("cancelled", "Отмены")]
+    return TableSpec("access-slots", f"Использование расписания — {n.name}", p.label, cols, records, _params(n, p))

@@ -1,0 +1,36 @@
+"""Parameter parsing shared by table builders."""
+from __future__ import annotations
+
+import datetime as dt
+
+from components.tablespec import TableParamError
+from metrics import evaluate as E
+from metrics.periods import Period, PeriodError, parse_period
+
+
+def period_param(params: dict) -> Period:
+    span = E.data_span()
+    if span is None:
+        raise TableParamError("Витрины не построены")
+    try:
+        p = parse_period(params.get("period") or f"{span[1]:%Y-%m}")
+    except PeriodError as exc:
+        raise TableParamError(str(exc)) from exc
+    if p.first > span[1] or p.last < span[0]:
+        raise TableParamError(f"За период «{p.label}» данных нет")
+    return p.clip(span[1])
+
+
+def months_of(p: Period) -> tuple[dt.date, ...]:
+    have = set(E.data_months())
+    return tuple(m for m in p.months if m in have)
+
+
+def num_col(cid: str, name: str, decimals: int = 0, sign: bool = False) -> dict:
+    from components.table import num
+    f = num(decimals)
+    return {"name": name, "id": cid, "type": "numeric", "format": f.sign("+") if sign else f}
+
+
+def text_col(cid: str, name: str) -> dict:
+    return {"name": name, "id": cid}

