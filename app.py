@@ -58,8 +58,10 @@ def create_app(config: Config | None = None) -> Flask:
         title="ИАМ — здравоохранение Санкт-Петербурга",
         update_title=None,
     )
+    from components.period import register_callbacks
     from components.shell import shell
     dash_app.layout = shell
+    register_callbacks(dash_app)
     server.dash_app = dash_app
     return server
 

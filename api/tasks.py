@@ -8,7 +8,6 @@ from flask import current_app, jsonify, request
 from components import urls
 from data_access import tasks as T
 from data_access import units as U
-from data_access.scope import ScopeError
 from metrics import control
 from metrics import evaluate as E
 from metrics.periods import PeriodError, parse_period

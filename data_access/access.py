@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 import sqlalchemy as sa
-from sqlalchemy import and_, func
+from sqlalchemy import func
 
 from . import marts as M
 from . import schema as s

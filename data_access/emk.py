@@ -20,7 +20,7 @@ from . import units as U
 from .cache import cached
 from .context import get_db
 from .reference import EMD_KIND_NAMES
-from .scope import CITY, Scope, ScopeError
+from .scope import CITY, Scope
 
 LEVELS = ["region", "district", "mo", "dept", "doctor"]
 CHILD = {"region": "district", "district": "mo", "mo": "dept", "dept": "doctor", "doctor": None}

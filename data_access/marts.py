@@ -374,7 +374,7 @@ def sel_emd_day(w: Window):
         select(as_date(d.c.status_at).label("day"), d.c.mo_id, literal(0), literal(0), literal(1)
                ).where(w.on(d.c.status_at, ts=True), d.c.status == "registered"),
     ).subquery("ev")
-    cols = [ev_day := events.c.day, month_of(events.c.day), m.c.district_id, events.c.mo_id]
+    cols = [events.c.day, month_of(events.c.day), m.c.district_id, events.c.mo_id]
     return select(*[c.label(n) for c, n in zip(cols, ["day", "month", "district_id", "mo_id"])],
                   func.sum(events.c.c).label("created"), func.sum(events.c.s).label("sent"),
                   func.sum(events.c.r).label("registered")
@@ -456,7 +456,7 @@ def sel_staff(w: Window):
                                                       "spec_category"])],
                   func.count().label("positions"), func.sum(p.c.rate).label("rates"),
                   total(p.c.doctor_id.is_not(None)).label("filled"), total(p.c.doctor_id.is_(None)).label("vacant"),
-                  total(od_hit := open_docs.c.doctor_id.is_not(None)).label("filled_open"),
+                  total(open_docs.c.doctor_id.is_not(None)).label("filled_open"),
                   ).select_from(ms.join(p, sa.true()).join(m, m.c.mo_id == p.c.mo_id)
                                 .join(sp, sp.c.specialty_id == p.c.specialty_id)
                                 .outerjoin(open_docs, and_(open_docs.c.doctor_id == p.c.doctor_id,
@@ -629,7 +629,7 @@ def build_marts(db: Database, month: dt.date | None = None, *,
                 # aggregates of millions of rows hash in memory instead of spilling to disk
                 conn.execute(sa.text("SET LOCAL work_mem = '256MB'"))
             conn.execute(table.delete().where(w.on(table.c.month)))
-            res = conn.execute(table.insert().from_select(cols, q))
+            conn.execute(table.insert().from_select(cols, q))
             rows = conn.execute(select(month_of(table.c.month), func.count()).where(w.on(table.c.month))
                                 .group_by(month_of(table.c.month))).all()
             conn.execute(build_log.delete().where(build_log.c.mart == name, w.on(build_log.c.month)))

@@ -8,7 +8,6 @@ group g. Its 95 % confidence interval uses the normal approximation var = Σ w_g
 """
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass
 
 import numpy as np
@@ -40,18 +39,7 @@ class Filter:
 
 
 def check(level: str, unit_id, scope: Scope):
-    if level not in LEVELS:
-        raise ValueError(f"Уровень «{level}» неизвестен; допустимы: {', '.join(LEVELS)}")
-    if level == "region":
-        return U.unit("region", None)
-    u = U.unit(level, unit_id)
-    if u is None:
-        raise LookupError(f"Единицы {unit_id} уровня «{level}» нет")
-    if level == "district":
-        scope.require_district(u.id)
-    else:
-        scope.require_mo(u.mo_id, u.district_id)
-    return u
+    return U.scoped_unit(level, unit_id, scope, LEVELS)
 
 
 def _conds(t, level: str, unit_id, months, f: Filter, scope: Scope, icd_filter: bool = True):

@@ -85,18 +85,7 @@ def _unit_filter(q, level: str, unit_id, scope: Scope):
 
 
 def check(level: str, unit_id, scope: Scope):
-    if level not in LEVELS:
-        raise ValueError(f"Уровень «{level}» неизвестен; допустимы: {', '.join(LEVELS)}")
-    if level == "region":
-        return U.unit("region", None)
-    u = U.unit(level, unit_id)
-    if u is None:
-        raise LookupError(f"Единицы {unit_id} уровня «{level}» нет")
-    if level == "district":
-        scope.require_district(u.id)
-    else:
-        scope.require_mo(u.mo_id, u.district_id)
-    return u
+    return U.scoped_unit(level, unit_id, scope, LEVELS)
 
 
 @cached(timeout=600)

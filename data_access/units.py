@@ -102,3 +102,22 @@ def doctor_mos(doctor_ids: list[int]) -> dict[int, int]:
         rows = c.execute(sa.select(s.doctor.c.doctor_id, s.doctor.c.mo_id).where(
             s.doctor.c.doctor_id.in_(sorted(set(doctor_ids))))).all()
     return {int(d): int(m) for d, m in rows}
+
+
+def scoped_unit(level: str, unit_id, scope, levels: list[str]) -> Unit:
+    """A unit of one of ``levels``, refused (ScopeError) outside the person's scope.
+
+    Raises ValueError for an unknown level and LookupError for an unknown unit.
+    """
+    if level not in levels:
+        raise ValueError(f"Уровень «{level}» неизвестен; допустимы: {', '.join(levels)}")
+    if level == "region":
+        return unit("region", None)
+    u = unit(level, unit_id)
+    if u is None:
+        raise LookupError(f"Единицы {unit_id} уровня «{level}» нет")
+    if level == "district":
+        scope.require_district(u.id)
+    else:
+        scope.require_mo(u.mo_id, u.district_id)
+    return u

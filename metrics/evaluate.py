@@ -18,7 +18,7 @@ from data_access import marts as M
 from data_access import units as U
 from data_access.cache import cached
 from data_access.context import get_db
-from data_access.scope import CITY, Scope, ScopeError
+from data_access.scope import CITY, Scope
 
 from . import scoring
 from .model import LEVEL_COLUMN, LEVELS, Indicator, Measure, Registry, load_registry

@@ -12,7 +12,7 @@ from dash import Input, Output, State, callback, dcc, html, no_update
 
 from components import charts, fmt, kpi
 from components.guard import scoped
-from components.period import options, picker
+from components.period import ids, page_state, picker
 from components.scorecard import LIGHT
 from components.shell import NAV
 from components.tablespec import build, section
@@ -21,13 +21,13 @@ from data_access.reference import CHANNELS
 from metrics import evaluate as E
 from metrics.periods import PeriodError, parse_period
 from reports.access import date_param
-from reports.common import months_of
 from security import current_scope
 
 dash.register_page(__name__, path="/access", name="Доступность", title="Доступность медицинской помощи — ИАМ",
                    order=45, menu="Доступность")
 
-KIND, VALUE, STATE, DATE = "acc-period-kind", "acc-period-value", "acc-state", "acc-date"
+DATE = "acc-date"
+STATE = ids("access")["state"]
 CHILDREN = "acc-children-table"
 INDICATOR_LEVEL = {"region": "region", "district": "district", "mo": "mo", "spec": None, "doctor": "doctor"}
 CHANNEL_COLORS = {"portal": "#0d6efd", "call_center": "#6f42c1", "infomat": "#20c997", "registry": "#fd7e14",
@@ -122,13 +122,13 @@ def _layout(level, unit_id, mo, period, date):
         section(build("access-slots", params, scope), "acc-slots-table"),
     ]
     return html.Div([
-        dcc.Store(id=STATE, data={**params, "date": as_of.isoformat(), "child": A.CHILD[n.level]}),
+        page_state("access", "/access", {**params, "date": date or None}, child=A.CHILD[n.level], as_of=as_of.isoformat()),
         dbc.Breadcrumb(items=crumbs, className="mb-1", id="acc-breadcrumbs"),
         dbc.Row([
             dbc.Col([html.H3("Доступность медицинской помощи", className="mb-0"),
                      html.Div(f"{n.name if n.level != 'spec' else crumbs[-2]['label'] + ' — ' + n.name} · {per.label}",
                               className="text-muted", id="acc-subtitle")], lg=7),
-            dbc.Col(picker({"kind": KIND, "value": VALUE}, per, first, last), lg=5, className="align-self-end"),
+            dbc.Col(picker("access", per, first, last), lg=5, className="align-self-end"),
         ], className="mb-3"),
         html.P("Нормативы программы госгарантий: терапевт, педиатр, ВОП — 24 часа; специалисты — 14 рабочих дней "
                "(3 при подозрении на онкологию или ССЗ); диагностика — 14 рабочих дней (7 при подозрении). Рабочие дни — "
@@ -139,29 +139,13 @@ def _layout(level, unit_id, mo, period, date):
     ] + blocks)
 
 
-@callback(Output(VALUE, "options"), Output(VALUE, "value"), Input(KIND, "value"), prevent_initial_call=True)
-def change_kind(kind):
-    span = E.data_span()
-    if span is None or kind is None:
-        return no_update, no_update
-    opts = options(kind, *span)
-    return opts, (opts[0]["value"] if opts else no_update)
-
-
-@callback(Output(NAV, "href", allow_duplicate=True), Input(VALUE, "value"), State(STATE, "data"),
-          prevent_initial_call=True)
-def change_period(value, state):
-    if not value or not state or value == state["period"]:
-        return no_update
-    return access_url(state["level"], state["id"], state["mo"], value, state["date"])
-
-
 @callback(Output(NAV, "href", allow_duplicate=True), Input(DATE, "date"), State(STATE, "data"),
           prevent_initial_call=True)
 def change_date(value, state):
-    if not value or not state or value[:10] == state["date"]:
+    if not value or not state or value[:10] == state["as_of"]:
         return no_update
-    return access_url(state["level"], state["id"], state["mo"], state["period"], value[:10])
+    q = state["query"]
+    return access_url(q["level"], q["id"], q["mo"], q["period"], value[:10])
 
 
 @callback(Output(NAV, "href", allow_duplicate=True), Input(CHILDREN, "active_cell"), State(STATE, "data"),
@@ -169,7 +153,7 @@ def change_date(value, state):
 def drill(cell, state):
     if not cell or not state or not state.get("child") or cell.get("column_id") != "name" or cell.get("row_id") is None:
         return no_update
-    child, rid = state["child"], int(cell["row_id"])
+    child, rid, q = state["child"], int(cell["row_id"]), state["query"]
     if child == "spec":
-        return access_url("spec", rid, state["id"], state["period"], state["date"])
-    return access_url(child, rid, None, state["period"], state["date"])
+        return access_url("spec", rid, q["id"], q["period"], q["date"])
+    return access_url(child, rid, None, q["period"], q["date"])

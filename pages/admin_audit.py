@@ -9,7 +9,7 @@ from dash import Input, Output, callback, dash_table, dcc, html
 from flask import current_app
 
 from components import fmt
-from components.guard import refusal, role_refusal
+from components.guard import role_refusal
 from security import audit as audit_mod
 from security import current_user
 

@@ -1,7 +1,6 @@
 """Цели показателей: the default regional target and overrides per district or organisation and period."""
 from __future__ import annotations
 
-import datetime as dt
 
 import dash
 import dash_bootstrap_components as dbc

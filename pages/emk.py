@@ -10,11 +10,10 @@ from dash import Input, Output, State, callback, dcc, html, no_update
 
 from components import charts, fmt, kpi
 from components.guard import scoped
-from components.period import options, picker
+from components.period import ids, page_state, picker
 from components.shell import NAV
-from components.tablespec import TableParamError, build, section
+from components.tablespec import build, section
 from data_access import emk as K
-from data_access.scope import ScopeError
 from metrics import evaluate as E
 from metrics import rating as R
 from metrics.periods import PeriodError, parse_period
@@ -24,7 +23,7 @@ from security import current_scope
 
 dash.register_page(__name__, path="/emk", name="ЭМК", title="Передача данных в ЭМК — ИАМ", order=40, menu="ЭМК")
 
-KIND, VALUE, STATE = "emk-period-kind", "emk-period-value", "emk-state"
+STATE = ids("emk")["state"]
 COVERAGE, TIMELINESS = "emk-coverage-table", "emk-timeliness-table"
 INDICATOR_LEVEL = {"region": "region", "district": "district", "mo": "mo", "dept": None, "doctor": "doctor"}
 
@@ -144,12 +143,12 @@ def _layout(level, unit_id, period):
         blocks.append(section(silent, "emk-silent-table"))
 
     return html.Div([
-        dcc.Store(id=STATE, data={**params, "child": child}),
+        page_state("emk", "/emk", params, child=child),
         dbc.Breadcrumb(items=crumbs, className="mb-1", id="emk-breadcrumbs"),
         dbc.Row([
             dbc.Col([html.H3("Передача данных в ЭМК петербуржца", className="mb-0"),
                      html.Div(f"{n.name} · {per.label}", className="text-muted", id="emk-subtitle")], lg=7),
-            dbc.Col(picker({"kind": KIND, "value": VALUE}, per, first, last), lg=5, className="align-self-end"),
+            dbc.Col(picker("emk", per, first, last), lg=5, className="align-self-end"),
         ], className="mb-3"),
         dbc.Row(cards),
         index_block,
@@ -187,23 +186,6 @@ def heatmap(days, workdays) -> dict:
                                                    xaxis={"type": "category", "tickangle": -60})}
 
 
-@callback(Output(VALUE, "options"), Output(VALUE, "value"), Input(KIND, "value"), prevent_initial_call=True)
-def change_kind(kind):
-    span = E.data_span()
-    if span is None or kind is None:
-        return no_update, no_update
-    opts = options(kind, *span)
-    return opts, (opts[0]["value"] if opts else no_update)
-
-
-@callback(Output(NAV, "href", allow_duplicate=True), Input(VALUE, "value"), State(STATE, "data"),
-          prevent_initial_call=True)
-def change_period(value, state):
-    if not value or not state or value == state["period"]:
-        return no_update
-    return emk_url(state["level"], state["id"], value)
-
-
 @callback(Output(NAV, "href", allow_duplicate=True), Input(COVERAGE, "active_cell"), State(STATE, "data"),
           prevent_initial_call=True)
 def drill_coverage(cell, state):
@@ -219,4 +201,4 @@ def drill_timeliness(cell, state):
 def _drill(cell, state):
     if not cell or not state or not state.get("child") or cell.get("column_id") != "name" or cell.get("row_id") is None:
         return no_update
-    return emk_url(state["child"], int(cell["row_id"]), state["period"])
+    return emk_url(state["child"], int(cell["row_id"]), state["query"]["period"])

@@ -3,13 +3,12 @@ from __future__ import annotations
 
 import dash
 import dash_bootstrap_components as dbc
-from dash import Input, Output, State, callback, dcc, html, no_update
+from dash import dcc, html
 
-from components import fmt, kpi, urls
+from components import kpi, urls
 from components.guard import scoped
-from components.period import options, picker
+from components.period import page_state, picker
 from components.scorecard import legend, scorecard
-from components.shell import NAV
 from data_access import units as U
 from metrics import evaluate as E
 from metrics.periods import PeriodError, parse_period
@@ -17,8 +16,6 @@ from security import current_scope, current_user
 
 dash.register_page(__name__, path="/", name="Главная", title="ИАМ — здравоохранение Санкт-Петербурга", order=0,
                    menu="Главная")
-
-KIND, VALUE, STATE = "home-period-kind", "home-period-value", "home-state"
 
 
 def home_unit(user):
@@ -95,12 +92,12 @@ def _layout(period):
                                   className="text-muted small mb-2"),
                            scorecard(units_list, keys, cells, "glance"), legend()])
     return html.Div([
-        dcc.Store(id=STATE, data={"period": per.key}),
+        page_state("home", "/", {"period": per.key}),
         dbc.Row([
             dbc.Col([html.H3(f"Ключевые показатели — {home.name}", className="mb-0", id="home-title"),
                      html.Div(f"{per.label}; не достигают цели: {red} из {len(cards)}", className="text-muted",
                               id="home-subtitle")], lg=7),
-            dbc.Col(picker({"kind": KIND, "value": VALUE}, per, first, last), lg=5, className="align-self-end"),
+            dbc.Col(picker("home", per, first, last), lg=5, className="align-self-end"),
         ], className="mb-3"),
         dbc.Row(cards, id="kpi-cards"),
         glance,
@@ -108,19 +105,3 @@ def _layout(period):
                className="mt-4 small text-muted"),
     ])
 
-
-@callback(Output(VALUE, "options"), Output(VALUE, "value"), Input(KIND, "value"), prevent_initial_call=True)
-def change_kind(kind):
-    span = E.data_span()
-    if span is None or kind is None:
-        return no_update, no_update
-    opts = options(kind, *span)
-    return opts, (opts[0]["value"] if opts else no_update)
-
-
-@callback(Output(NAV, "href", allow_duplicate=True), Input(VALUE, "value"), State(STATE, "data"),
-          prevent_initial_call=True)
-def change_period(value, state):
-    if not value or not state or value == state["period"]:
-        return no_update
-    return f"/?period={value}"

@@ -8,7 +8,7 @@ from dash import Input, Output, State, callback, dcc, html, no_update
 from components import charts, fmt, kpi, urls
 from components.breadcrumbs import breadcrumbs
 from components.guard import scoped
-from components.period import options, picker
+from components.period import ids, page_state, picker
 from components.shell import NAV
 from components.table import indicator_table
 from data_access import units as U
@@ -19,8 +19,8 @@ from security import current_scope, current_user
 
 dash.register_page(__name__, path_template="/indicator/<code>", name="Показатель", title="Показатель — ИАМ")
 
-KIND, VALUE = "ind-period-kind", "ind-period-value"
-BARS, TABLE, STATE = "ind-bars", "ind-table", "ind-state"
+BARS, TABLE = "ind-bars", "ind-table"
+STATE = ids("indicator")["state"]
 LIST_TITLE = {"district": "Районы города", "mo": "Медицинские организации", "doctor": "Врачи"}
 
 
@@ -156,15 +156,15 @@ def _layout(code, level, parent, period):
         ])), className="mb-3 shadow-sm")
 
     return html.Div([
-        dcc.Store(id=STATE, data={"code": code, "level": level, "parent": parent_id, "period": per.key,
-                                  "child": child if drillable else None}),
+        page_state("indicator", f"/indicator/{code}", {"level": level, "parent": parent_id, "period": per.key},
+                   code=code, child=child if drillable else None),
         breadcrumbs(crumbs),
         dbc.Row([
             dbc.Col([html.H3(ind.name, className="mb-0", id="ind-title"),
                      dbc.Badge(reg.groups[ind.group], color="secondary", className="me-2"),
                      html.Span(f"{per.label} · уровень: {LEVEL_NAMES[level]}", className="text-muted small",
                                id="ind-subtitle")], lg=7),
-            dbc.Col(picker({"kind": KIND, "value": VALUE}, per, first, last), lg=5, className="align-self-end"),
+            dbc.Col(picker("indicator", per, first, last), lg=5, className="align-self-end"),
         ], className="mb-3"),
         summary_block,
         body,
@@ -181,24 +181,6 @@ def _layout(code, level, parent, period):
     ])
 
 
-@callback(Output(VALUE, "options"), Output(VALUE, "value"), Input(KIND, "value"), State(STATE, "data"),
-          prevent_initial_call=True)
-def change_kind(kind, state):
-    span = E.data_span()
-    if not state or span is None or kind is None:
-        return no_update, no_update
-    opts = options(kind, *span)
-    return opts, (opts[0]["value"] if opts else no_update)
-
-
-@callback(Output(NAV, "href", allow_duplicate=True), Input(VALUE, "value"), State(STATE, "data"),
-          prevent_initial_call=True)
-def change_period(value, state):
-    if not state or not value or value == state["period"]:
-        return no_update
-    return urls.indicator(state["code"], state["level"], state["parent"], value)
-
-
 @callback(Output(NAV, "href", allow_duplicate=True), Input(BARS, "clickData"), State(STATE, "data"),
           prevent_initial_call=True)
 def drill_from_bar(click, state):
@@ -210,7 +192,7 @@ def drill_from_bar(click, state):
         unit_id = unit_id[0] if unit_id else None
     if unit_id is None:
         return no_update
-    return urls.indicator(state["code"], state["child"], int(unit_id), state["period"])
+    return urls.indicator(state["code"], state["child"], int(unit_id), state["query"]["period"])
 
 
 @callback(Output(NAV, "href", allow_duplicate=True), Input(TABLE, "active_cell"), State(STATE, "data"),
@@ -219,4 +201,4 @@ def drill_from_table(cell, state):
     if not cell or not state or not state.get("child") or cell.get("column_id") != "unit_name" \
             or cell.get("row_id") is None:
         return no_update
-    return urls.indicator(state["code"], state["child"], int(cell["row_id"]), state["period"])
+    return urls.indicator(state["code"], state["child"], int(cell["row_id"]), state["query"]["period"])

@@ -12,7 +12,7 @@ from dash import Input, Output, State, callback, dcc, html, no_update
 
 from components import charts, fmt
 from components.guard import scoped
-from components.period import options, picker
+from components.period import ids, page_state, picker, url
 from components.scorecard import LIGHT
 from components.shell import NAV
 from components.tablespec import TableParamError, build, section
@@ -29,7 +29,8 @@ from security import current_scope
 dash.register_page(__name__, path="/morbidity", name="Заболеваемость", title="Заболеваемость — ИАМ", order=55,
                    menu="Заболеваемость")
 
-KIND, VALUE, STATE, SEX, AGE = "morb-period-kind", "morb-period-value", "morb-state", "morb-sex", "morb-age"
+SEX, AGE = "morb-sex", "morb-age"
+STATE = ids("morbidity")["state"]
 PLACES, TREE, TILES = "morb-places-table", "morb-tree-table", "morb-tiles"
 TILE_XY = {"Курортный": (0, 5), "Выборгский": (2, 5), "Кронштадтский": (0, 4), "Приморский": (1, 4),
            "Калининский": (3, 4), "Красногвардейский": (4, 4), "Василеостровский": (1, 3), "Петроградский": (2, 3),
@@ -120,12 +121,12 @@ def _layout(level, unit_id, period, icd_node, sex, age):
                            id="morb-pyramid")], lg=5),
         dbc.Col(section(build("morb-age-sex", params, scope), "morb-age-table", page_size=18), lg=7)]))
     return html.Div([
-        dcc.Store(id=STATE, data=params | {"child": MB.CHILD[level]}),
+        page_state("morbidity", "/morbidity", params, child=MB.CHILD[level]),
         dbc.Breadcrumb(items=crumbs, className="mb-1", id="morb-breadcrumbs"),
         dbc.Row([
             dbc.Col([html.H3("Заболеваемость по МКБ-10", className="mb-0"),
                      html.Div(f"{u.name} · {per.label} · {describe(f)}", className="text-muted", id="morb-subtitle")], lg=7),
-            dbc.Col(picker({"kind": KIND, "value": VALUE}, per, first, last), lg=5, className="align-self-end"),
+            dbc.Col(picker("morbidity", per, first, last), lg=5, className="align-self-end"),
         ], className="mb-2"),
         dbc.Row([
             dbc.Col(dbc.Breadcrumb(items=icd_crumbs, id="morb-icd-crumbs", className="mb-0"), lg=6),
@@ -248,25 +249,8 @@ def pyramid(level, uid, months, f, scope) -> dict:
                                      xaxis={"tickformat": ",.0f", "title": {"text": "человек"}})}
 
 
-@callback(Output(VALUE, "options"), Output(VALUE, "value"), Input(KIND, "value"), prevent_initial_call=True)
-def change_kind(kind):
-    span = E.data_span()
-    if span is None or kind is None:
-        return no_update, no_update
-    opts = options(kind, *span)
-    return opts, (opts[0]["value"] if opts else no_update)
-
-
 def _url(state, **kw):
-    s = {**state, **kw}
-    return morb_url(s["level"], s["id"], s["period"], s["icd"], s["sex"], s["age"])
-
-
-@callback(Output(NAV, "href", allow_duplicate=True), Input(VALUE, "value"), State(STATE, "data"), prevent_initial_call=True)
-def change_period(value, state):
-    if not value or not state or value == state["period"]:
-        return no_update
-    return _url(state, period=value)
+    return url(state["path"], {**state["query"], **kw})
 
 
 @callback(Output(NAV, "href", allow_duplicate=True), Input(SEX, "value"), Input(AGE, "value"), State(STATE, "data"),
@@ -275,7 +259,7 @@ def change_filters(sex, age, state):
     if not state:
         return no_update
     age_text = None if not age or list(age) == [0, 17] else f"{age[0]}-{age[1]}"
-    if (sex or None) == state["sex"] and age_text == state["age"]:
+    if (sex or None) == state["query"]["sex"] and age_text == state["query"]["age"]:
         return no_update
     return _url(state, sex=sex or None, age=age_text)
 

@@ -10,7 +10,7 @@ from dash import Input, Output, State, callback, dcc, html, no_update
 
 from components import charts, fmt, kpi
 from components.guard import scoped
-from components.period import options, picker
+from components.period import ids, page_state, picker
 from components.scorecard import LIGHT
 from components.shell import NAV
 from components.tablespec import TableParamError, build, section
@@ -24,7 +24,8 @@ from security import current_scope
 dash.register_page(__name__, path="/pregnancy", name="Беременные", title="Мониторинг беременных — ИАМ", order=50,
                    menu="Беременные")
 
-KIND, VALUE, STATE, DATE, WEEKS = "preg-period-kind", "preg-period-value", "preg-state", "preg-date", "preg-weeks"
+DATE, WEEKS = "preg-date", "preg-weeks"
+STATE = ids("pregnancy")["state"]
 REGISTER, STATUS = "preg-register-table", "preg-status-table"
 
 
@@ -108,12 +109,13 @@ def _layout(level, unit_id, period, date, weeks):
                                 "организаций: у вашей роли нет доступа к персональным спискам.", color="secondary",
                                 className="mt-3", id="preg-no-patients"))
     return html.Div([
-        dcc.Store(id=STATE, data={**params, "date": d.isoformat(), "weeks": w, "child": child}),
+        page_state("pregnancy", "/pregnancy", {**params, "date": date or None, "weeks": weeks or None}, child=child,
+                   as_of=d.isoformat(), weeks_shown=w, reset_on_period=["date"]),
         dbc.Breadcrumb(items=crumbs, className="mb-1", id="preg-breadcrumbs"),
         dbc.Row([
             dbc.Col([html.H3("Мониторинг беременных", className="mb-0"),
                      html.Div(f"{u.name} · {per.label}", className="text-muted", id="preg-subtitle")], lg=7),
-            dbc.Col(picker({"kind": KIND, "value": VALUE}, per, first, last), lg=5, className="align-self-end"),
+            dbc.Col(picker("pregnancy", per, first, last), lg=5, className="align-self-end"),
         ], className="mb-3"),
         html.P("Нормы (приказ № 747н): постановка на учёт до 12 недель; скрининги в 11–14, 19–21 и 30–34 недели; не менее "
                "5 явок.", className="small text-muted"),
@@ -122,29 +124,13 @@ def _layout(level, unit_id, period, date, weeks):
     ] + blocks)
 
 
-@callback(Output(VALUE, "options"), Output(VALUE, "value"), Input(KIND, "value"), prevent_initial_call=True)
-def change_kind(kind):
-    span = E.data_span()
-    if span is None or kind is None:
-        return no_update, no_update
-    opts = options(kind, *span)
-    return opts, (opts[0]["value"] if opts else no_update)
-
-
-@callback(Output(NAV, "href", allow_duplicate=True), Input(VALUE, "value"), State(STATE, "data"),
-          prevent_initial_call=True)
-def change_period(value, state):
-    if not value or not state or value == state["period"]:
-        return no_update
-    return preg_url(state["level"], state["id"], value, None, state["weeks"])
-
-
 @callback(Output(NAV, "href", allow_duplicate=True), Input(DATE, "date"), Input(WEEKS, "value"), State(STATE, "data"),
           prevent_initial_call=True)
 def change_snapshot(date, weeks, state):
-    if not state or (date or "")[:10] == state["date"] and weeks == state["weeks"]:
+    if not state or (date or "")[:10] == state["as_of"] and weeks == state["weeks_shown"]:
         return no_update
-    return preg_url(state["level"], state["id"], state["period"], (date or "")[:10], weeks)
+    q = state["query"]
+    return preg_url(q["level"], q["id"], q["period"], (date or "")[:10], weeks)
 
 
 @callback(Output(NAV, "href", allow_duplicate=True), Input(REGISTER, "active_cell"), State(STATE, "data"),
@@ -162,4 +148,4 @@ def drill_status(cell, state):
 def _drill(cell, state):
     if not cell or not state or not state.get("child") or cell.get("column_id") != "name" or cell.get("row_id") is None:
         return no_update
-    return preg_url(state["child"], int(cell["row_id"]), state["period"], None, state["weeks"])
+    return preg_url(state["child"], int(cell["row_id"]), state["query"]["period"], None, state["query"]["weeks"])

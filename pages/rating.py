@@ -11,7 +11,7 @@ from flask import current_app
 from components import fmt
 from components.badges import task_badges
 from components.guard import scoped
-from components.period import options, picker
+from components.period import ids, page_state, picker
 from components.scorecard import LIGHT
 from components.shell import NAV
 from data_access import tasks as T
@@ -21,11 +21,12 @@ from metrics import evaluate as E
 from metrics import rating as R
 from metrics.periods import PeriodError, parse_period, period_of_kind
 from metrics.scoring import STATUS_COLORS
-from security import current_scope, current_user
+from security import current_scope
 
 dash.register_page(__name__, path="/rating", name="Рейтинг", title="Интегральный рейтинг — ИАМ", order=20, menu="Рейтинг")
 
-KIND, VALUE, STATE, MOKIND = "rating-period-kind", "rating-period-value", "rating-state", "rating-mo-kind"
+MOKIND = "rating-mo-kind"
+STATE = ids("rating")["state"]
 
 
 def rating_url(level: str, period: str, parent=None, kind=None) -> str:
@@ -75,7 +76,6 @@ def _layout(level, period, parent, kind):
     if span is None:
         return dbc.Alert("Витрины ещё не построены.", color="info")
     first, last = span
-    user = current_user()
     scope = current_scope()
     try:
         per = parse_period(period) if period else period_of_kind("quarter", last)
@@ -145,7 +145,8 @@ def _layout(level, period, parent, kind):
         crumbs = dbc.Breadcrumb(items=[{"label": "Районы", "href": rating_url("district", per.key)},
                                        {"label": where, "active": True}], className="mb-1")
     return html.Div([
-        dcc.Store(id=STATE, data={"level": level, "period": per.key, "parent": parent_id, "kind": kind}),
+        page_state("rating", "/rating", {"level": level, "parent": parent_id, "kind": kind if level == "mo" else None,
+                                         "period": per.key}),
         crumbs,
         dbc.Row([
             dbc.Col([html.H3(title, id="rating-title", className="mb-0"),
@@ -155,33 +156,17 @@ def _layout(level, period, parent, kind):
             dbc.Col(dcc.Dropdown(id=MOKIND, options=[{"label": v, "value": k} for k, v in MO_KINDS.items()],
                                  value=kind, clearable=False, style={} if level == "mo" else {"display": "none"}),
                     lg=2, className="align-self-end"),
-            dbc.Col(picker({"kind": KIND, "value": VALUE}, per, first, last), lg=4, className="align-self-end"),
+            dbc.Col(picker("rating", per, first, last), lg=4, className="align-self-end"),
         ], className="mb-3"),
         method_card(cfg),
         table,
     ])
 
 
-@callback(Output(VALUE, "options"), Output(VALUE, "value"), Input(KIND, "value"), prevent_initial_call=True)
-def change_kind(kind):
-    span = E.data_span()
-    if span is None or kind is None:
-        return no_update, no_update
-    opts = options(kind, *span)
-    return opts, (opts[0]["value"] if opts else no_update)
-
-
-@callback(Output(NAV, "href", allow_duplicate=True), Input(VALUE, "value"), State(STATE, "data"),
-          prevent_initial_call=True)
-def change_period(value, state):
-    if not value or not state or value == state["period"]:
-        return no_update
-    return rating_url(state["level"], value, state["parent"], state["kind"])
-
-
 @callback(Output(NAV, "href", allow_duplicate=True), Input(MOKIND, "value"), State(STATE, "data"),
           prevent_initial_call=True)
 def change_mo_kind(kind, state):
-    if not kind or not state or state["level"] != "mo" or kind == state["kind"]:
+    q = (state or {}).get("query", {})
+    if not kind or q.get("level") != "mo" or kind == q.get("kind"):
         return no_update
-    return rating_url("mo", state["period"], state["parent"], kind)
+    return rating_url("mo", q["period"], q.get("parent"), kind)

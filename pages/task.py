@@ -15,7 +15,6 @@ from data_access import units as U
 from data_access.scope import ScopeError
 from metrics import control
 from metrics import evaluate as E
-from metrics.scoring import STATUS_COLORS, STATUS_NAMES
 from security import current_scope, current_user
 
 dash.register_page(__name__, path_template="/task/<task_id>", name="Задача", title="Задача — ИАМ")

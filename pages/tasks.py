@@ -5,7 +5,7 @@ from urllib.parse import urlencode
 
 import dash
 import dash_bootstrap_components as dbc
-from dash import Input, Output, callback, dash_table, dcc, html, no_update
+from dash import Input, Output, callback, dash_table, dcc, html
 from flask import current_app
 
 from components.guard import scoped

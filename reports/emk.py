@@ -1,13 +1,11 @@
 """Tables of the EHR-completeness view («передача данных в ЭМК»)."""
 from __future__ import annotations
 
-import numpy as np
-import pandas as pd
 
 from components import fmt
 from components.tablespec import TableParamError, TableSpec, table
 from data_access import emk as K
-from data_access.reference import EMD_KIND_NAMES, EMD_STATUSES
+from data_access.reference import EMD_STATUSES
 from metrics import evaluate as E
 from metrics.scoring import status
 from metrics.targets import targets_for

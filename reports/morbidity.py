@@ -1,7 +1,6 @@
 """Tables of the morbidity view («сведения о заболеваемости»)."""
 from __future__ import annotations
 
-from components import fmt
 from components.tablespec import TableParamError, TableSpec, table
 from data_access import icd
 from data_access import morbidity as MB

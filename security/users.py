@@ -15,7 +15,7 @@ from flask_login import UserMixin
 from data_access import schema
 from data_access.app_schema import app_user, ensure
 from data_access.db import Database
-from data_access.scope import CITY, Scope
+from data_access.scope import Scope
 
 from . import audit
 from .roles import ROLES

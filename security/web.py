@@ -6,7 +6,7 @@ import hmac
 import secrets
 import time
 
-from flask import Flask, abort, g, jsonify, redirect, render_template_string, request, session
+from flask import Flask, g, jsonify, redirect, render_template_string, request, session
 from flask_login import LoginManager, current_user, login_user, logout_user
 
 from . import audit, tokens, users

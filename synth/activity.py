@@ -528,7 +528,6 @@ class ActivityGenerator:
         p_idx, spec, cat_, doc, district = p_idx[ok], spec[ok], cat_[ok], doc[ok], district[ok]
         n = len(p_idx)
         b_mo = self.doc_mo[doc - 1]
-        kind_name = np.array(["primary", "specialist", "diagnostic"])[cat_]
         # Channels, with the portal gaining about 4 points a year from the registry desk.
         shift = 0.04 * t_month / 12
         chan = np.empty(n, dtype=object)

@@ -15,7 +15,6 @@ from data_access.db import Database, bulk_load
 from data_access.setup import create_contract, create_pg_indexes
 from data_access.workcal import WorkCalendar
 
-from . import catalog as cat
 from .activity import ActivityGenerator
 from .programs import pregnancies, prevention, vaccinations
 from .structure import build_patients, build_structure, district_population

@@ -49,8 +49,16 @@ def test_period_picker_changes_the_url(dash_duo, city_app):
     d.get(dash_duo.server_url + "/indicator/access_primary_24h?level=district&period=2026-09")
     wait_text(dash_duo, "#ind-subtitle", "сентябрь 2026")
     d.find_element(By.XPATH, "//label[text()='Квартал']").click()
-    wait_url(dash_duo, "period=2026-Q3")
+    url = wait_url(dash_duo, "period=2026-Q3")
+    assert "/indicator/access_primary_24h?" in url and "level=district" in url  # the rest of the view is kept
     wait_text(dash_duo, "#ind-subtitle", "3 квартал 2026")
+    # the same picker on another page writes that page's own address
+    d.get(dash_duo.server_url + "/morbidity?period=2026-09")
+    wait_text(dash_duo, "#morb-subtitle", "сентябрь 2026")
+    d.find_element(By.XPATH, "//label[text()='С начала года']").click()
+    url = wait_url(dash_duo, "-YTD")
+    assert "/morbidity?" in url and "indicator" not in url
+    wait_text(dash_duo, "#morb-subtitle", "январь–")
     assert clean_log(dash_duo) == []
 
 

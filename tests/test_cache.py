@@ -1,7 +1,6 @@
 """Loader cache: hits within a data version, invalidated when marts are rebuilt."""
 from __future__ import annotations
 
-import sqlalchemy as sa
 
 from data_access import marts as M
 from data_access import schema

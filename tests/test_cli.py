@@ -4,12 +4,10 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
-from data_access.db import Database
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -120,7 +120,6 @@ def test_exports_equal_the_table(client_as, city_app, name):
     c = client_as("chair")
     params = {"level": "district", "id": city_app.places["kolpino"]["district_id"], "period": "2026-09"}
     with city_app.app_context():
-        from security import users
         spec = build(name, params, CITY)
     q = "&".join(f"{k}={v}" for k, v in params.items())
     res = c.get(f"/export/table/{name}.csv?{q}")

@@ -4,12 +4,10 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 
-import numpy as np
 import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-from data_access import schema
 from data_access.db import Database
 from synth import catalog as cat
 from synth.generate import GenerationError, generate, validate

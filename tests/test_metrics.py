@@ -8,14 +8,13 @@ import tomllib
 
 import pandas as pd
 import pytest
-import sqlalchemy as sa
 
 from data_access import marts as M
 from data_access import schema
 from data_access.setup import create_contract
 from metrics import RegistryError, load_registry
 from metrics.model import REGISTRY_PATH, parse_registry
-from metrics.periods import Period, PeriodError, parse_period
+from metrics.periods import PeriodError, parse_period
 from metrics.scoring import gap, status
 from metrics.evaluate import percentile_from_hist
 

