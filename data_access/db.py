@@ -112,7 +112,12 @@ class Database:
         """
         with self.engine.connect() as conn:
             result = conn.execute(query, params or {})
-            df = pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+            cols = list(result.keys())
+            # column by column: building a frame from Row objects makes pandas probe every row's
+            # attributes (a namedtuple check), which cost more than the query itself on marts
+            data = list(zip(*result.fetchall())) or [()] * len(cols)
+            df = pd.DataFrame({i: pd.Series(v, dtype=object if not v else None) for i, v in enumerate(data)})
+            df.columns = cols
         for col in df.columns:
             if df[col].dtype == object:
                 first = df[col].dropna()

@@ -6,6 +6,7 @@ import datetime as dt
 import math
 import tomllib
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -115,6 +116,27 @@ def test_percentile_from_histogram():
     assert r.loc[1, "value"] == 5 and r.loc[2, "value"] == 1 and r.loc[1, "weight"] == 10
     r90 = percentile_from_hist(h, 0.9, ["unit_id"]).set_index("unit_id")
     assert r90.loc[1, "value"] == 30
+
+
+@pytest.mark.parametrize("seed", range(5))
+@pytest.mark.parametrize("p", [0.0, 0.1, 0.5, 0.9, 1.0])
+def test_percentile_from_histogram_equals_a_row_by_row_reading(seed, p):
+    rng = np.random.default_rng(seed)
+    n = 300
+    h = pd.DataFrame({"unit_id": rng.integers(1, 8, n), "tag": rng.choice(["cur", "prev"], n),
+                      "v": rng.integers(0, 40, n), "w": rng.integers(0, 5, n).astype(float)})
+    h = h.groupby(["unit_id", "tag", "v"], as_index=False)["w"].sum().sample(frac=1, random_state=seed)
+    got = percentile_from_hist(h, p, ["unit_id", "tag"]).set_index(["unit_id", "tag"]).sort_index()
+    for (unit, tag), grp in h.groupby(["unit_id", "tag"]):
+        grp = grp.sort_values("v")
+        total, running = grp["w"].sum(), 0.0
+        for v, w in zip(grp["v"], grp["w"]):
+            running += w
+            if running >= p * total:
+                break
+        assert got.loc[(unit, tag), "value"] == v
+        assert got.loc[(unit, tag), "weight"] == total
+    assert len(got) == h[["unit_id", "tag"]].drop_duplicates().shape[0]
 
 
 # ---------------------------------------------------------------- evaluation on a hand-made fixture
