@@ -65,3 +65,16 @@ def indicator_table(table_id, rows, ind, level: str, with_district: bool):
         ],
         style_header={"fontWeight": 600, "backgroundColor": "#f8f9fa"},
     )
+
+
+def drilled_row(cell: dict | None, state: dict | None) -> int | None:
+    """The row id of a click on the «name» column of a drillable table, or None.
+
+    Pages put the child level of their table in ``state["child"]`` (None at the finest level), so
+    a click there, on another column or on a row without an id, leads nowhere.
+    """
+    if not cell or not state or not state.get("child") or cell.get("column_id") != "name" \
+            or cell.get("row_id") is None:
+        return None
+    return int(cell["row_id"])
+

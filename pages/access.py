@@ -15,6 +15,7 @@ from components.guard import scoped
 from components.period import ids, page_state, picker
 from components.scorecard import LIGHT
 from components.shell import NAV
+from components.table import drilled_row
 from components.tablespec import build, section
 from data_access import access as A
 from data_access.reference import CHANNELS
@@ -151,9 +152,10 @@ def change_date(value, state):
 @callback(Output(NAV, "href", allow_duplicate=True), Input(CHILDREN, "active_cell"), State(STATE, "data"),
           prevent_initial_call=True)
 def drill(cell, state):
-    if not cell or not state or not state.get("child") or cell.get("column_id") != "name" or cell.get("row_id") is None:
+    rid = drilled_row(cell, state)
+    if rid is None:
         return no_update
-    child, rid, q = state["child"], int(cell["row_id"]), state["query"]
+    child, q = state["child"], state["query"]
     if child == "spec":
         return access_url("spec", rid, q["id"], q["period"], q["date"])
     return access_url(child, rid, None, q["period"], q["date"])

@@ -12,6 +12,7 @@ from components import charts, fmt, kpi
 from components.guard import scoped
 from components.period import ids, page_state, picker
 from components.shell import NAV
+from components.table import drilled_row
 from components.tablespec import build, section
 from data_access import emk as K
 from metrics import evaluate as E
@@ -199,6 +200,7 @@ def drill_timeliness(cell, state):
 
 
 def _drill(cell, state):
-    if not cell or not state or not state.get("child") or cell.get("column_id") != "name" or cell.get("row_id") is None:
+    rid = drilled_row(cell, state)
+    if rid is None:
         return no_update
-    return emk_url(state["child"], int(cell["row_id"]), state["query"]["period"])
+    return emk_url(state["child"], rid, state["query"]["period"])

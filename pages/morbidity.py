@@ -15,6 +15,7 @@ from components.guard import scoped
 from components.period import ids, page_state, picker, url
 from components.scorecard import LIGHT
 from components.shell import NAV
+from components.table import drilled_row
 from components.tablespec import TableParamError, build, section
 from data_access import icd
 from data_access import morbidity as MB
@@ -267,10 +268,10 @@ def change_filters(sex, age, state):
 @callback(Output(NAV, "href", allow_duplicate=True), Input(PLACES, "active_cell"), State(STATE, "data"),
           prevent_initial_call=True)
 def drill_place(cell, state):
-    if not cell or not state or not state.get("child") or cell.get("column_id") != "name" or not cell.get("row_id") \
-            or int(cell["row_id"]) < 0:
+    rid = drilled_row(cell, state)
+    if not rid or rid < 0:  # the city-standard row (-1) and rows without a unit (0) lead nowhere
         return no_update
-    return _url(state, level=state["child"], id=int(cell["row_id"]))
+    return _url(state, level=state["child"], id=rid)
 
 
 @callback(Output(NAV, "href", allow_duplicate=True), Input(TILES, "clickData"), State(STATE, "data"),

@@ -13,6 +13,7 @@ from components.guard import scoped
 from components.period import ids, page_state, picker
 from components.scorecard import LIGHT
 from components.shell import NAV
+from components.table import drilled_row
 from components.tablespec import TableParamError, build, section
 from data_access import pregnancy as P
 from data_access import units as U
@@ -146,6 +147,7 @@ def drill_status(cell, state):
 
 
 def _drill(cell, state):
-    if not cell or not state or not state.get("child") or cell.get("column_id") != "name" or cell.get("row_id") is None:
+    rid = drilled_row(cell, state)
+    if rid is None:
         return no_update
-    return preg_url(state["child"], int(cell["row_id"]), state["query"]["period"], None, state["query"]["weeks"])
+    return preg_url(state["child"], rid, state["query"]["period"], None, state["query"]["weeks"])

@@ -156,3 +156,18 @@ def test_emk_api_and_scope(client_as, city_app):
     for url, status in (("/api/v1/emk/nothing", 404), ("/api/v1/emk/coverage?level=ward", 400),
                         ("/api/v1/emk/coverage?level=mo&id=abc", 400), ("/api/v1/emk/reasons?level=doctor&id=1", 400)):
         assert k.get(url).status_code in (status, 403), url
+
+
+@pytest.mark.parametrize("cell, state, expected", [
+    ({"column_id": "name", "row_id": 7}, {"child": "mo"}, 7),
+    ({"column_id": "name", "row_id": "12"}, {"child": "doctor"}, 12),
+    ({"column_id": "name", "row_id": 0}, {"child": "mo"}, 0),
+    ({"column_id": "value", "row_id": 7}, {"child": "mo"}, None),  # another column
+    ({"column_id": "name", "row_id": 7}, {"child": None}, None),  # the finest level
+    ({"column_id": "name"}, {"child": "mo"}, None),  # a row without an id
+    (None, {"child": "mo"}, None),
+    ({"column_id": "name", "row_id": 7}, None, None),
+])
+def test_a_click_drills_down_only_from_the_name_of_a_unit(cell, state, expected):
+    from components.table import drilled_row
+    assert drilled_row(cell, state) == expected
