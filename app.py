@@ -12,9 +12,12 @@ import dash
 from flask import Flask
 
 from config import Config
-from data_access.db import Database, DatabaseError
 from data_access import cache as cache_mod
+from data_access import tasks as tasks_mod
+from data_access.db import Database, DatabaseError
+from data_access.marts import data_version
 from metrics.model import RegistryError
+from metrics.targets import targets_version
 
 
 def create_app(config: Config | None = None) -> Flask:
@@ -22,6 +25,11 @@ def create_app(config: Config | None = None) -> Flask:
     cfg = config or Config()
     from metrics import evaluate
     evaluate.reload_registry()  # raises RegistryError with the broken declaration named
+
+    def indicator_name(code: str) -> str | None:
+        reg = evaluate.registry()
+        return reg[code].short if code in reg else None
+    tasks_mod.set_indicator_lookup(indicator_name)  # storage of control tasks names them by indicator
     server = Flask(__name__, instance_path=str(cfg.instance_dir.resolve()))
     server.config.update(
         SECRET_KEY=cfg.resolve_secret(),
@@ -34,8 +42,11 @@ def create_app(config: Config | None = None) -> Flask:
     )
     server.json.ensure_ascii = False  # Russian messages as they are, not \u escapes
     db = Database(cfg.database_url, duckdb_memory_limit=cfg.duckdb_memory_limit, duckdb_threads=cfg.duckdb_threads)
+    # the cache key carries the mart build version and the target version: a rebuild or a changed
+    # target makes every cached value computed before unreachable
     server.extensions["iam"] = {"config": cfg, "db": db,
-                                "cache": cache_mod.Cache(cfg.cache_dir, cfg.cache_timeout, db)}
+                                "cache": cache_mod.Cache(cfg.cache_dir, cfg.cache_timeout, db,
+                                                         versions=[data_version, targets_version])}
 
     server.permanent_session_lifetime = dt.timedelta(hours=cfg.session_hours)
     import cli
@@ -58,10 +69,11 @@ def create_app(config: Config | None = None) -> Flask:
         title="ИАМ — здравоохранение Санкт-Петербурга",
         update_title=None,
     )
-    from components.period import register_callbacks
+    from components import period, view
     from components.shell import shell
     dash_app.layout = shell
-    register_callbacks(dash_app)
+    period.register_callbacks(dash_app)
+    view.register_callbacks(dash_app)  # the one drill-down callback of every page
     server.dash_app = dash_app
     return server
 

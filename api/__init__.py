@@ -6,9 +6,11 @@ import logging
 from flask import Blueprint, jsonify
 from werkzeug.exceptions import HTTPException
 
+from components.tablespec import TableParamError
 from data_access.scope import ScopeError
+from data_access.units import UnitError, UnitNotFound
 from metrics.evaluate import EvaluationError, NotFound
-from metrics.periods import PeriodError
+from core.periods import PeriodError
 
 blueprint = Blueprint("api_v1", __name__, url_prefix="/api/v1")
 log = logging.getLogger("iam.api")
@@ -33,11 +35,14 @@ def _api_error(e: ApiError):
 
 @blueprint.errorhandler(PeriodError)
 @blueprint.errorhandler(EvaluationError)
+@blueprint.errorhandler(UnitError)
+@blueprint.errorhandler(TableParamError)
 def _bad_request(e):
     return error(400, str(e))
 
 
 @blueprint.errorhandler(NotFound)
+@blueprint.errorhandler(UnitNotFound)
 def _not_found(e):
     return error(404, str(e))
 
@@ -66,4 +71,4 @@ def _unknown(_rest):
     return error(404, "Не найдено: такого метода API нет")
 
 
-from . import emk, indicators, ratings, tasks  # noqa: E402,F401
+from . import indicators, ratings, tables, tasks  # noqa: E402,F401

@@ -8,7 +8,7 @@ from components.export import frame_records, to_csv, to_xlsx
 from components.table import display_frame, indicator_columns
 from data_access.scope import ScopeError
 from metrics import evaluate as E
-from metrics.periods import PeriodError, parse_period
+from core.periods import PeriodError, parse_period
 from security import audit_event, current_scope
 
 exports = Blueprint("exports", __name__, url_prefix="/export")

@@ -8,7 +8,7 @@ from flask import Response, jsonify, request
 
 from metrics import evaluate as E
 from metrics.model import LEVELS, Measure
-from metrics.periods import parse_period
+from core.periods import parse_period
 from security import current_scope
 
 from . import ApiError, blueprint

@@ -5,9 +5,9 @@ from flask import jsonify, request
 
 from data_access.reference import MO_KINDS
 from metrics import evaluate as E
-from metrics import rating as R
+from services import rating as R
 from metrics import targets as T
-from metrics.periods import parse_period
+from core.periods import parse_period
 from security import current_scope
 
 from . import ApiError, blueprint

@@ -8,9 +8,9 @@ from flask import current_app, jsonify, request
 from components import urls
 from data_access import tasks as T
 from data_access import units as U
-from metrics import control
+from services import control
 from metrics import evaluate as E
-from metrics.periods import PeriodError, parse_period
+from core.periods import PeriodError, parse_period
 from security import current_scope, current_user
 
 from . import ApiError, blueprint

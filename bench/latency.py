@@ -23,8 +23,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from app import create_app  # noqa: E402
 from config import Config  # noqa: E402
+from core.periods import parse_period  # noqa: E402
 from data_access import marts as M  # noqa: E402
-from metrics.periods import parse_period  # noqa: E402
 
 INDICATORS = ["access_primary_24h", "emk_coverage", "access_specialist_median_wait", "mat_registered_12w",
               "prev_visit_share"]
@@ -99,11 +99,11 @@ def main() -> int:
                     continue
             q = f"?level={level}&period={period}" + (f"&parent={parent}" if parent else "")
             router(q, code)  # warm the engine's own caches once
-            times = timed(lambda: router(q, code), a.repeat)
+            times = timed(lambda q=q, code=code: router(q, code), a.repeat)
             results["callback"] += times
             per_view[f"{code} {level}"] = round(pct(times, 0.5), 1)
             url = f"/api/v1/indicators/{code}{q}"
-            results["api"] += timed(lambda: c.get(url), a.repeat)
+            results["api"] += timed(lambda url=url: c.get(url), a.repeat)
 
     # the same numbers straight from raw tables: the marts' SELECT evaluated at query time
     per = parse_period(period)

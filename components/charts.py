@@ -7,9 +7,8 @@ from __future__ import annotations
 
 import pandas as pd
 
+from core import fmt
 from metrics.scoring import STATUS_COLORS
-
-from . import fmt
 
 SEPARATORS = ", "  # decimal comma, space for thousands: 12 345,6
 FONT = {"family": "system-ui, -apple-system, Segoe UI, Roboto, sans-serif", "size": 12}

@@ -6,7 +6,7 @@ import math
 
 import pandas as pd
 
-from . import fmt
+from core import fmt
 
 
 def _cell(v, col: dict):

@@ -6,7 +6,8 @@ from dash import dcc, html
 
 from metrics.scoring import STATUS_COLORS, STATUS_NAMES, change_is_good
 
-from . import charts, fmt
+from . import charts
+from core import fmt
 
 BADGE = {"good": "success", "warn": "warning", "bad": "danger", "none": "secondary"}
 
@@ -40,3 +41,36 @@ def card(ind, v: dict, spark, href: str, period_label: str):
             dcc.Link("Подробнее →", href=href, className="stretched-link small"),
         ]),
     ], className="h-100 shadow-sm kpi-card", style={"borderTop": f"4px solid {color}"}, id={"type": "kpi", "code": ind.code})
+
+
+def _indicator_link(ind, unit, period) -> str:
+    """The indicator page one level below the unit (its children), or the unit among its siblings."""
+    from data_access import units as U
+
+    from .urls import indicator
+    child = U.child_level(unit.level) if unit.level != "doctor" else None
+    if child and ind.valid_at(child) and (child != "doctor" or unit.level == "mo"):
+        return indicator(ind.code, child, unit.key, period.key)
+    parent = {"region": None, "district": None, "mo": unit.district_id, "doctor": unit.mo_id}[unit.level]
+    return indicator(ind.code, unit.level, parent, period.key)
+
+
+def group_cards(group: str, unit, period, scope, **col) -> list:
+    """KPI cards of every registry indicator of a group that is computed at the unit's level.
+
+    The registry decides what a subject page shows: a new indicator of the group reaches it with no code.
+    Units of levels the registry has no indicators for (a department, a specialty) get none.
+    """
+    from metrics import evaluate as E
+    from metrics.model import LEVELS
+    if unit.level not in LEVELS:
+        return []
+    out = []
+    for ind in E.registry().by_group().get(group, []):
+        if not ind.valid_at(unit.level):
+            continue
+        v = E.unit_value(ind.code, unit.level, unit.key, period, scope)
+        spark = E.trend(ind.code, unit.level, unit.key, period.last, 12, scope)
+        out.append(dbc.Col(card(ind, v, spark, _indicator_link(ind, unit, period), period.label),
+                           className="mb-3", **(col or {"md": 3})))
+    return out

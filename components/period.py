@@ -11,7 +11,7 @@ from urllib.parse import urlencode
 import dash_bootstrap_components as dbc
 from dash import ALL, MATCH, Input, Output, State, dcc, html, no_update
 
-from metrics.periods import KINDS, Period, choices
+from core.periods import KINDS, Period, choices
 
 
 def options(kind: str, first, last) -> list[dict]:

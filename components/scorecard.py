@@ -3,9 +3,8 @@ from __future__ import annotations
 
 from dash import dcc, html
 
+from core import fmt
 from metrics.scoring import STATUS_COLORS, STATUS_NAMES
-
-from . import fmt
 
 LIGHT = {"good": "#d1e7dd", "warn": "#fff3cd", "bad": "#f8d7da", "none": "#f1f3f5"}
 

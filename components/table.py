@@ -53,8 +53,9 @@ def indicator_table(table_id, rows, ind, level: str, with_district: bool):
     return dash_table.DataTable(
         id=table_id, columns=cols, data=df[[c for c in keep if c in df]].to_dict("records"),
         sort_action="native", page_action="native", page_size=25, locale_format=LOCALE,
-        style_table={"overflowX": "auto"}, style_cell={"fontFamily": "system-ui, -apple-system, Segoe UI, Roboto, sans-serif", "fontSize": 13, "padding": "4px 8px",
-                                                        "textAlign": "left"},
+        style_table={"overflowX": "auto"},
+        style_cell={"fontFamily": "system-ui, -apple-system, Segoe UI, Roboto, sans-serif", "fontSize": 13,
+                    "padding": "4px 8px", "textAlign": "left"},
         style_cell_conditional=[{"if": {"column_type": "numeric"}, "textAlign": "right"}],
         style_data_conditional=[
             {"if": {"filter_query": '{status} = "good"', "column_id": "status_name"}, "color": "#198754"},

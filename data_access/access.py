@@ -1,8 +1,9 @@
 """Availability of care: waits against the state-guarantee norms, the nearest free slot, doctors
 who cannot be booked, and the use of schedules.
 
-Levels of this view: the city (children: districts), a district (organisations), an organisation
-(specialties), a specialty in an organisation (doctors), a doctor. Norms (facts §2): therapist,
+The view walks ``units.PATHS["access"]``: the city → districts → organisations → specialties of an
+organisation → doctors. The mart figures (bookings, waits, schedules) are read through the semantic
+layer (``metrics/access.py``); here are the schedule checks as of a date, read from the raw tables. Norms (facts §2): therapist,
 paediatrician and GP within 24 hours; specialists within 14 working days (3 on suspected cancer
 or cardiovascular disease); diagnostics within 14 working days (7 on suspicion). Working days
 follow the production calendar (the ``calendar`` table built from the holidays library).
@@ -10,46 +11,25 @@ follow the production calendar (the ``calendar`` table built from the holidays l
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
 
 import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy import func
 
-from . import marts as M
 from . import schema as s
 from . import units as U
 from .cache import cached
 from .context import get_db
 from .scope import CITY, Scope
 
-LEVELS = ["region", "district", "mo", "spec", "doctor"]
-CHILD = {"region": "district", "district": "mo", "mo": "spec", "spec": "doctor", "doctor": None}
-COLUMN = {"district": "district_id", "mo": "mo_id", "spec": "specialty_id", "doctor": "doctor_id"}
-LEVEL_TITLES = {"district": "Районы", "mo": "Организации", "spec": "Специальности", "doctor": "Врачи"}
+PATH = "access"
+CHILD = {lv: U.child_level(lv, PATH) for lv in U.PATHS[PATH]}
 NORM_TEXT = {"h24": "24 часа", "wd14": "14 рабочих дней (3 при подозрении на онкологию или ССЗ)", "none": "не нормируется"}
 NORM_DIAG = "14 рабочих дней (7 при подозрении на онкологию или ССЗ)"
 BOOKABLE_CATEGORIES = ("primary", "specialist", "obstetric", "diagnostic")
 
 
-class AccessError(ValueError):
-    pass
-
-
-@dataclass(frozen=True)
-class Node:
-    level: str
-    id: int | None
-    name: str
-    district_id: int | None = None
-    mo_id: int | None = None
-    specialty_id: int | None = None
-
-
-@cached(memory=True)
-def specialties() -> pd.DataFrame:
-    t = s.specialty
-    return get_db().read_df(sa.select(t).order_by(t.c.specialty_id))
+specialties = U.specialties
 
 
 def norm_text(category: str, wait_norm: str) -> str:
@@ -58,185 +38,15 @@ def norm_text(category: str, wait_norm: str) -> str:
     return NORM_TEXT.get(wait_norm, wait_norm)
 
 
-def node(level: str, unit_id=None, mo_id=None) -> Node:
-    if level not in LEVELS:
-        raise AccessError(f"Уровень «{level}» неизвестен; допустимы: {', '.join(LEVELS)}")
-    if level == "region":
-        return Node("region", None, U.CITY_NAME)
-    try:
-        uid = int(unit_id)
-        mo = int(mo_id) if mo_id not in (None, "") else None
-    except (TypeError, ValueError) as exc:
-        raise AccessError("Коды единиц должны быть числами") from exc
-    if level == "spec":
-        if mo is None:
-            raise AccessError("Для специальности укажите организацию (mo)")
-        sp = specialties().set_index("specialty_id")
-        o = U.unit("mo", mo)
-        if uid not in sp.index or o is None:
-            raise AccessError("Такой специальности или организации нет")
-        return Node("spec", uid, f"{sp.loc[uid, 'name']}", o.district_id, mo, uid)
-    u = U.unit(level, uid)
-    if u is None:
-        raise AccessError(f"Единицы {uid} уровня «{level}» нет")
-    if level == "doctor":
-        with get_db().engine.connect() as c:
-            spec = c.execute(sa.select(s.doctor.c.specialty_id).where(s.doctor.c.doctor_id == uid)).scalar()
-        return Node("doctor", uid, u.name, u.district_id, u.mo_id, spec)
-    return Node(level, uid, u.name, u.district_id, u.mo_id)
-
-
-def check_scope(n: Node, scope: Scope) -> None:
-    if n.level == "district":
-        scope.require_district(n.district_id)
-    elif n.level != "region":
-        scope.require_mo(n.mo_id, n.district_id)
-
-
-def lineage(n: Node) -> list[Node]:
-    out = [node("region")]
-    if n.level != "region":
-        out.append(node("district", n.district_id))
-    if n.level in ("mo", "spec", "doctor"):
-        out.append(node("mo", n.mo_id))
-    if n.level in ("spec", "doctor") and n.specialty_id is not None:
-        out.append(node("spec", n.specialty_id, n.mo_id))
-    if n.level == "doctor":
-        out.append(n)
-    return out
-
-
-def _conds(t, n: Node, scope: Scope) -> list:
-    conds = []
-    if n.level == "district":
-        conds.append(t.c.district_id == n.district_id)
-    elif n.level == "mo":
-        conds.append(t.c.mo_id == n.mo_id)
-    elif n.level == "spec":
-        conds += [t.c.mo_id == n.mo_id, t.c.specialty_id == n.specialty_id]
-    elif n.level == "doctor":
-        conds.append(t.c.doctor_id == n.id)
-    if scope.districts is not None:
-        conds.append(t.c.district_id.in_(sorted(scope.districts)))
-    if scope.mos is not None:
-        conds.append(t.c.mo_id.in_(sorted(scope.mos)))
-    return conds
-
-
-def _need(n: Node, *cols) -> set[str]:
-    need = {"month", "district_id", "mo_id", *cols}
-    if n.level == "spec":
-        need.add("specialty_id")
-    if n.level == "doctor":
-        need.add("doctor_id")
-    return need
-
-
-def _child_names(n: Node, ids) -> dict:
-    child = CHILD[n.level]
-    if child == "district":
-        return dict(zip(U.districts()["district_id"], U.districts()["name"]))
-    if child == "mo":
-        o = U.organisations()
-        return dict(zip(o["mo_id"], o["short_name"]))
-    if child == "spec":
-        sp = specialties()
-        return dict(zip(sp["specialty_id"], sp["name"]))
-    docs = U.doctors_of(n.mo_id)
-    if n.specialty_id is not None:
-        with get_db().engine.connect() as c:
-            ids = set(c.execute(sa.select(s.doctor.c.doctor_id).where(s.doctor.c.mo_id == n.mo_id,
-                                                                      s.doctor.c.specialty_id == n.specialty_id)).scalars())
-        docs = docs[docs["doctor_id"].isin(ids)]
-    return dict(zip(docs["doctor_id"], docs["full_name"]))
-
-
-BOOKING_MEASURES = ["bookings", "normed", "within_norm", "within_24h", "attended", "no_show", "cancelled", "pending"]
-
-
-@cached(timeout=600)
-def bookings_by(n_level: str, n_id, n_mo, months: tuple, by: str, scope: Scope = CITY) -> pd.DataFrame:
-    """Booking counts per ``by`` (child, specialty_id, channel) and group of specialties, for a unit and months:
-    key, spec_category, bookings, normed, within_norm, within_24h, attended, no_show, cancelled, pending."""
-    n = node(n_level, n_id, n_mo)
-    check_scope(n, scope)
-    key = (COLUMN[CHILD[n.level]] or "doctor_id") if by == "child" else by
-    t = M.table_for("mart_booking", _need(n, key, "spec_category", *BOOKING_MEASURES))
-    q = sa.select(t.c[key].label("key"), t.c.spec_category, *[func.sum(t.c[m]).label(m) for m in BOOKING_MEASURES]
-                  ).where(t.c.month.in_(list(months)), *_conds(t, n, scope)).group_by(t.c[key], t.c.spec_category)
-    df = get_db().read_df(q)
-    if by == "child":
-        df["name"] = df["key"].map(_child_names(n, df["key"]))
-        df = df.dropna(subset=["name"])
-    return df.reset_index(drop=True)
-
-
-@cached(timeout=600)
-def wait_hist(n_level: str, n_id, n_mo, months: tuple, by: str, scope: Scope = CITY) -> pd.DataFrame:
-    """Wait histogram (key, v = days, w = bookings) by specialty, channel or child unit."""
-    n = node(n_level, n_id, n_mo)
-    check_scope(n, scope)
-    if by == "specialty_id":
-        t = M.mart_wait_spec
-    elif by == "channel":
-        t = M.mart_wait_channel
-    else:
-        key = COLUMN[CHILD[n.level]]
-        t = M.mart_wait_spec if key == "specialty_id" else M.mart_wait_hist
-        by = key
-    need = {c for c in ("specialty_id",) if n.level == "spec"} | {by}
-    if by == "doctor_id" or n.level == "doctor" or not need <= {c.name for c in t.columns}:
-        # wait histograms are kept per organisation (by specialty, or by channel): not per doctor, and
-        # not by channel within a specialty
-        return pd.DataFrame(columns=["key", "v", "w"])
-    q = sa.select(t.c[by].label("key"), t.c.wait_days.label("v"), func.sum(t.c.bookings).label("w")).where(
-        t.c.month.in_(list(months)), t.c.spec_category.in_(BOOKABLE_CATEGORIES), *_conds(t, n, scope)
-    ).group_by(t.c[by], t.c.wait_days)
-    return get_db().read_df(q)
-
-
-@cached(timeout=600)
-def slot_use(n_level: str, n_id, n_mo, months: tuple, scope: Scope = CITY, by_month: bool = False) -> pd.DataFrame:
-    n = node(n_level, n_id, n_mo)
-    check_scope(n, scope)
-    measures = ["slots", "bookable", "booked", "attended", "no_show", "cancelled"]
-    t = M.table_for("mart_slots", _need(n, *measures))
-    keys = [t.c.month] if by_month else []
-    q = sa.select(*keys, *[func.sum(t.c[m]).label(m) for m in measures]).where(
-        t.c.month.in_(list(months)), *_conds(t, n, scope))
-    if keys:
-        q = q.group_by(*keys)
-    return get_db().read_df(q)
-
-
-@cached(timeout=600)
-def channel_trend(n_level: str, n_id, n_mo, months: tuple, scope: Scope = CITY) -> pd.DataFrame:
-    n = node(n_level, n_id, n_mo)
-    check_scope(n, scope)
-    t = M.table_for("mart_booking", _need(n, "channel", "bookings"))
-    q = sa.select(t.c.month, t.c.channel, func.sum(t.c.bookings).label("bookings")).where(
-        t.c.month.in_(list(months)), *_conds(t, n, scope)).group_by(t.c.month, t.c.channel)
-    return get_db().read_df(q)
+def node(level: str, unit_id=None, mo_id=None) -> U.Unit:
+    """The unit of this view (a specialty needs its organisation), or UnitError."""
+    return U.node(level, unit_id, mo_id, path=PATH)
 
 
 # ------------------------------------------------------------------ schedules as of a date (raw tables)
-def _raw_unit_conds(t, n: Node, scope: Scope):
-    """Filters of a raw table with mo_id (and specialty_id / doctor_id) for a unit and a scope."""
-    conds = []
-    mo = s.mo
-    if n.level == "district":
-        conds.append(t.c.mo_id.in_(sa.select(mo.c.mo_id).where(mo.c.district_id == n.district_id)))
-    elif n.level in ("mo", "spec"):
-        conds.append(t.c.mo_id == n.mo_id)
-        if n.level == "spec":
-            conds.append(t.c.specialty_id == n.specialty_id)
-    elif n.level == "doctor":
-        conds.append(t.c.doctor_id == n.id)
-    if scope.districts is not None:
-        conds.append(t.c.mo_id.in_(sa.select(mo.c.mo_id).where(mo.c.district_id.in_(sorted(scope.districts)))))
-    if scope.mos is not None:
-        conds.append(t.c.mo_id.in_(sorted(scope.mos)))
-    return conds
+def _raw_unit_conds(t, n: U.Unit, scope: Scope):
+    """Filters of a raw table (mo_id, specialty_id, doctor_id) for a unit; its rows are per organisation."""
+    return [*U.unit_where(t, n), *U.scope_where(t, scope, "mo" if n.level in ("region", "district") else n.level)]
 
 
 @cached(timeout=600)
@@ -247,8 +57,7 @@ def nearest_free(n_level: str, n_id, n_mo, as_of: dt.date, scope: Scope = CITY, 
     Returns mo_id, mo_name, specialty_id, specialty, category, wait_norm, slot_start, working_days,
     hours, beyond_norm (True/False; None when no free slot within the horizon).
     """
-    n = node(n_level, n_id, n_mo)
-    check_scope(n, scope)
+    n = U.require(scope, node(n_level, n_id, n_mo))
     sl, b = s.slot, s.booking
     start = dt.datetime.combine(as_of, dt.time(0))
     booked_before = sa.exists().where(b.c.slot_id == sl.c.slot_id, b.c.booked_at < start,
@@ -312,8 +121,7 @@ def working_index(first: dt.date, last: dt.date) -> dict[dt.date, int]:
 def not_bookable(n_level: str, n_id, n_mo, as_of: dt.date, scope: Scope = CITY, days: int = 14) -> pd.DataFrame:
     """Staffed positions whose doctor has no slot open for booking in the ``days`` after ``as_of``, and
     vacant positions: one row per position (doctor_id empty for a vacancy)."""
-    n = node(n_level, n_id, n_mo)
-    check_scope(n, scope)
+    n = U.require(scope, node(n_level, n_id, n_mo))
     p, sl, d = s.staff_position, s.slot, s.doctor
     start = dt.datetime.combine(as_of, dt.time(0))
     has_slot = sa.exists().where(sl.c.doctor_id == p.c.doctor_id, sl.c.is_bookable.is_(True),

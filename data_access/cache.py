@@ -1,7 +1,9 @@
 """Loader cache on disk (diskcache) with explicit timeouts, invalidated by mart rebuilds.
 
-Every cached value's key carries the data version (the mart build log), so a rebuild makes
-old entries unreachable at once; ``clear()`` also drops them from disk.
+Every cached value's key carries the data version, so a rebuild makes old entries unreachable at
+once; ``clear()`` also drops them from disk. The version is made of tokens from *version
+providers* — callables ``(db) -> str`` injected by ``create_app()`` (the mart build log, the
+target history) — so this storage module depends on nothing above it.
 """
 from __future__ import annotations
 
@@ -13,7 +15,7 @@ import threading
 import time
 from collections import OrderedDict
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Sequence
 
 import diskcache
 
@@ -21,10 +23,12 @@ from .db import Database
 
 
 class Cache:
-    def __init__(self, directory: Path, timeout: int, db: Database):
+    def __init__(self, directory: Path, timeout: int, db: Database,
+                 versions: Sequence[Callable[[Database], str]] = ()):
         self.directory = Path(directory)
         self.timeout = timeout
         self.db = db
+        self.versions = tuple(versions)  # each gives a token that changes when its data change
         self._store: diskcache.Cache | None = None
         self._version: tuple[float, str] | None = None
         self._memory: OrderedDict = OrderedDict()
@@ -38,13 +42,11 @@ class Cache:
         return self._store
 
     def data_version(self) -> str:
-        """The mart build version, re-read at most every few seconds."""
-        from .marts import data_version
+        """The tokens of all version providers joined, re-read at most every few seconds."""
         now = time.monotonic()
         if self._version is None or now - self._version[0] > 5:
-            from metrics.targets import targets_version
-            # marts rebuilt or a target changed: every cached value computed before is stale
-            self._version = (now, f"{data_version(self.db)}|{targets_version(self.db)}")
+            # e.g. marts rebuilt or a target changed: every cached value computed before is stale
+            self._version = (now, "|".join(v(self.db) for v in self.versions))
         return self._version[1]
 
     def touch(self) -> None:

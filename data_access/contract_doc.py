@@ -7,7 +7,7 @@ from . import marts, schema
 
 INTRO = """# Аналитический контракт ИАМ
 
-Этот документ создан из кода (`data_access/schema.py`, `data_access/marts.py`) командой
+Этот документ создан из кода (`data_access/schema.py`, `data_access/marts/`) командой
 `python -m data_access.contract_doc > docs/data-contract.md`; тест проверяет, что он не устарел.
 
 Модуль читает первичные данные региональной МИС (РМИС) через таблицы этого контракта. В

@@ -32,7 +32,8 @@ def describe_connect_error(url: str, exc: BaseException) -> str:
     if name == "postgresql":
         return ("Не удалось подключиться к PostgreSQL по адресу "
                 f"{make_url(url).render_as_string(hide_password=True)}: {text.splitlines()[0] if text else exc!r}")
-    return f"Не удалось открыть базу данных {make_url(url).render_as_string(hide_password=True)}: {text.splitlines()[0] if text else exc!r}"
+    where = make_url(url).render_as_string(hide_password=True)
+    return f"Не удалось открыть базу данных {where}: {text.splitlines()[0] if text else exc!r}"
 
 
 class Database:

@@ -24,8 +24,8 @@ from .scope import CITY, Scope, ScopeError
 WINDOWS = {1: (77, 104), 2: (133, 153), 3: (210, 244)}
 WINDOW_NAMES = {1: "скрининг I триместра (11–14 нед.)", 2: "скрининг II триместра (19–21 нед.)",
                 3: "скрининг III триместра (30–34 нед.)"}
-LEVELS = ["region", "district", "mo", "doctor"]
-CHILD = {"region": "district", "district": "mo", "mo": "doctor", "doctor": None}
+PATH = "pregnancy"
+CHILD = {lv: U.child_level(lv, PATH) for lv in U.PATHS[PATH]}
 RISK_NAMES = {"low": "низкий", "medium": "средний", "high": "высокий"}
 STATUS_NAMES = {"not_yet": "ещё не наступил", "open": "идёт окно", "in_window": "сделан в срок", "late": "сделан поздно",
                 "early": "сделан до окна", "overdue": "просрочен", "na": "не применим"}
@@ -69,29 +69,14 @@ def statuses(df: pd.DataFrame, as_of: dt.date, high_risk_weeks: int = 4) -> pd.D
     return out
 
 
-def _unit_filter(q, level: str, unit_id, scope: Scope):
-    p, m = s.pregnancy, s.mo
-    if level == "district":
-        q = q.where(m.c.district_id == int(unit_id))
-    elif level == "mo":
-        q = q.where(p.c.mo_id == int(unit_id))
-    elif level == "doctor":
-        q = q.where(p.c.doctor_id == int(unit_id))
-    if scope.districts is not None:
-        q = q.where(m.c.district_id.in_(sorted(scope.districts)))
-    if scope.mos is not None:
-        q = q.where(p.c.mo_id.in_(sorted(scope.mos)))
-    return q
-
-
-def check(level: str, unit_id, scope: Scope):
-    return U.scoped_unit(level, unit_id, scope, LEVELS)
+def check(level: str, unit_id, scope: Scope) -> U.Unit:
+    return U.scoped_unit(level, unit_id, scope, PATH)
 
 
 @cached(timeout=600)
 def observed(level: str, unit_id, as_of: dt.date, scope: Scope = CITY) -> pd.DataFrame:
     """Pregnancies under observation on ``as_of`` (registered by then, not ended before) with their last visit."""
-    check(level, unit_id, scope)
+    n = check(level, unit_id, scope)
     p, m, v, pt = s.pregnancy, s.mo, s.pregnancy_visit, s.patient
     last = sa.select(v.c.pregnancy_id, func.max(v.c.visit_date).label("last_visit"), func.count().label("visits")).where(
         v.c.visit_date <= as_of).group_by(v.c.pregnancy_id).subquery("lv")
@@ -102,7 +87,9 @@ def observed(level: str, unit_id, as_of: dt.date, scope: Scope = CITY) -> pd.Dat
         p.join(m, m.c.mo_id == p.c.mo_id).join(pt, pt.c.patient_id == p.c.patient_id)
         .outerjoin(last, last.c.pregnancy_id == p.c.pregnancy_id)).where(
         p.c.registered_date <= as_of, sa.or_(p.c.outcome_date.is_(None), p.c.outcome_date > as_of))
-    df = get_db().read_df(_unit_filter(q, level, unit_id, scope))
+    # patient-level rows: the scope applies at the finest grain
+    q = q.where(*U.unit_where(p if n.level != "district" else m, n), *U.scope_where(p, scope, "doctor"))
+    df = get_db().read_df(q)
     df["visits"] = df["visits"].fillna(0).astype(int)
     return df
 
@@ -112,15 +99,8 @@ def _key(level: str) -> str:
 
 
 def child_names(level: str, unit_id) -> dict:
-    child = CHILD[level] or level
-    if child == "district":
-        return dict(zip(U.districts()["district_id"], U.districts()["name"]))
-    if child == "mo":
-        o = U.organisations()
-        return dict(zip(o["mo_id"], o["short_name"]))
-    mo = unit_id if level == "mo" else U.unit("doctor", unit_id).mo_id
-    d = U.doctors_of(mo)
-    return dict(zip(d["doctor_id"], d["full_name"]))
+    u = U.node(level, unit_id, path=PATH)
+    return U.child_names(u, PATH) if CHILD[level] else {u.id: u.name}
 
 
 def summary(level: str, unit_id, as_of: dt.date, scope: Scope = CITY, high_risk_weeks: int = 4) -> pd.DataFrame:
@@ -182,29 +162,3 @@ def worklist(level: str, unit_id, as_of: dt.date, scope: Scope, high_risk_weeks:
     order = {"high": 0, "medium": 1, "low": 2}
     out["_r"] = out["risk_code"].map(order)
     return out.sort_values(["_r", "count", "since"], ascending=[True, False, True]).drop(columns="_r").reset_index(drop=True)
-
-
-@cached(timeout=600)
-def register(level: str, unit_id, months: tuple, scope: Scope = CITY) -> pd.DataFrame:
-    """Registrations, outcomes and screenings of the months (from mart_pregnancy), per child unit."""
-    from . import marts as M
-    check(level, unit_id, scope)
-    t = M.mart_pregnancy
-    key = _key(level)
-    measures = ["registered", "registered_lt12", "births", "births_term", "births_preterm", "losses", "births_5visits",
-                "s1_due", "s1_in_window", "s2_due", "s2_in_window", "s3_due", "s3_in_window"]
-    conds = [t.c.month.in_(list(months))]
-    if level == "district":
-        conds.append(t.c.district_id == int(unit_id))
-    elif level == "mo":
-        conds.append(t.c.mo_id == int(unit_id))
-    elif level == "doctor":
-        conds.append(t.c.doctor_id == int(unit_id))
-    if scope.districts is not None:
-        conds.append(t.c.district_id.in_(sorted(scope.districts)))
-    if scope.mos is not None:
-        conds.append(t.c.mo_id.in_(sorted(scope.mos)))
-    q = sa.select(t.c[key].label("child_id"), *[func.sum(t.c[m]).label(m) for m in measures]).where(*conds).group_by(t.c[key])
-    df = get_db().read_df(q)
-    df["name"] = df["child_id"].map(child_names(level, unit_id))
-    return df.dropna(subset=["name"]).reset_index(drop=True)

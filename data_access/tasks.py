@@ -7,12 +7,14 @@ somebody else changed the task first nothing is written and ``ConflictError`` sa
 from __future__ import annotations
 
 import datetime as dt
+from typing import Callable
 
 import pandas as pd
 import sqlalchemy as sa
 
 from . import units as U
 from .app_schema import control_task, ensure, task_comment, task_history
+from .audit import record
 from .db import Database
 from .scope import Scope, ScopeError
 
@@ -44,6 +46,16 @@ class TaskNotFound(LookupError):
     pass
 
 
+# The indicator registry lives above storage (metrics/): create_app() injects its lookup here, as it
+# injects the cache's version providers — an indicator code → its short name, None for an unknown code.
+_indicator_name: Callable[[str], str | None] | None = None
+
+
+def set_indicator_lookup(fn: Callable[[str], str | None]) -> None:
+    global _indicator_name
+    _indicator_name = fn
+
+
 def _now() -> dt.datetime:
     return dt.datetime.now().replace(microsecond=0)
 
@@ -66,7 +78,8 @@ def can_control(user, row) -> bool:
 
 
 def is_executor(user, row) -> bool:
-    return user.role == "mo" and user.mo_id is not None and int(user.mo_id) in (row.get("mo_id"), row["unit_id"] if row["level"] == "mo" else None)
+    own = (row.get("mo_id"), row["unit_id"] if row["level"] == "mo" else None)
+    return user.role == "mo" and user.mo_id is not None and int(user.mo_id) in own
 
 
 def _row(conn, task_id: int) -> dict | None:
@@ -107,23 +120,30 @@ def create(db: Database, user, *, code: str, level: str, unit_id: int, period: s
         raise TaskError("Срок — дата в формате ДД.ММ.ГГГГ")
     if due_date < today:
         raise TaskError("Срок не может быть в прошлом")
-    from metrics.evaluate import registry
-    if code not in registry():
+    if _indicator_name is None:
+        raise RuntimeError("data_access.tasks: the indicator lookup is not set (create_app() sets it)")
+    short = _indicator_name(code)
+    if short is None:
         raise TaskError(f"Показатель «{code}» не найден")
-    ind = registry()[code]
     now = now or _now()
     row = dict(code=code, level=level, unit_id=int(unit_id), district_id=int(u.district_id), mo_id=mo_id,
                period=period, value_at_creation=value, target_at_creation=target, data_link=data_link[:400],
-               title=f"{ind.short}: {u.name}"[:200], description=description, assignee=assignee, due_date=due_date,
+               title=f"{short}: {u.name}"[:200], description=description, assignee=assignee, due_date=due_date,
                status="new", version=1, created_at=now, created_by=user.login, updated_at=now, updated_by=user.login)
     with db.engine.begin() as c:
         tid = c.execute(control_task.insert().values(**row).returning(control_task.c.task_id)).scalar()
         c.execute(task_history.insert().values(task_id=tid, changed_at=now, author=user.login, field="created",
                                                old_value=None, new_value=STATUSES["new"]))
-        from security.audit import record
         record(db, "task_create", user_id=user.user_id, login=user.login, obj=f"task:{tid}",
                details={"code": code, "level": level, "unit": unit_id, "period": period}, conn=c)
     return get(db, tid, user.scope)
+
+
+def count(db: Database) -> int:
+    """How many tasks there are (of all people)."""
+    ensure(db)
+    with db.engine.connect() as c:
+        return c.execute(sa.select(sa.func.count()).select_from(control_task)).scalar()
 
 
 def get(db: Database, task_id: int, scope: Scope) -> dict:
@@ -209,7 +229,6 @@ def update(db: Database, user, task_id: int, seen_version: int, changes: dict, t
         for f, v in new.items():
             c.execute(task_history.insert().values(task_id=int(task_id), changed_at=now, author=user.login, field=f,
                                                    old_value=_fmt(f, row.get(f)), new_value=_fmt(f, v)))
-        from security.audit import record
         record(db, "task_update", user_id=user.user_id, login=user.login, obj=f"task:{task_id}",
                details={k: _fmt(k, v) for k, v in new.items()}, conn=c)
     return get(db, task_id, user.scope)
@@ -229,7 +248,6 @@ def comment(db: Database, user, task_id: int, text: str) -> dict:
         if not visible(user.scope, row):
             raise ScopeError("Эта задача вне вашей области доступа")
         c.execute(task_comment.insert().values(task_id=int(task_id), written_at=_now(), author=user.login, text=text))
-        from security.audit import record
         record(db, "task_comment", user_id=user.user_id, login=user.login, obj=f"task:{task_id}", conn=c)
     return get(db, task_id, user.scope)
 

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 import sqlalchemy as sa
-from sqlalchemy import and_, case, func
 
 from data_access import marts as M
 from data_access import units as U
@@ -21,8 +20,9 @@ from data_access.context import get_db
 from data_access.scope import CITY, Scope
 
 from . import scoring
-from .model import LEVEL_COLUMN, LEVELS, Indicator, Measure, Registry, load_registry
-from .periods import Period, month_add
+from . import query as Q
+from .model import LEVELS, Indicator, Measure, Registry, load_registry
+from core.periods import Period, month_add
 
 _REGISTRY: Registry | None = None
 
@@ -77,126 +77,47 @@ def _months_with_data(p: Period) -> list[dt.date]:
     return [m for m in p.months if m in have]
 
 
-# ------------------------------------------------------------------ SQL
-def _unit_col(t: sa.Table, level: str):
-    return t.c[LEVEL_COLUMN[level]] if level != "region" else None
+# ------------------------------------------------------------------ reading the marts (the semantic query)
+def _rows_of(level: str, parent_level: str | None, parent_id) -> tuple[U.Unit, tuple[str, ...]]:
+    """The unit whose rows are read (the parent, or the city) and the dimension giving units of ``level``."""
+    parent = U.unit(parent_level, parent_id) if parent_level not in (None, "region") and parent_id is not None else U.CITY
+    return parent, ((level,) if level != "region" else ())
 
 
-def _scope_filter(t: sa.Table, level: str, scope: Scope):
-    conds = []
+def _tagged(group: dict[str, list]) -> tuple:
+    return tuple((tag, tuple(months)) for tag, months in group.items())
+
+
+def _unit_frame(df: pd.DataFrame, level: str) -> pd.DataFrame:
     if level == "region":
-        return conds  # city aggregates are visible to every role
-    if scope.districts is not None and "district_id" in t.c:
-        conds.append(t.c.district_id.in_(sorted(scope.districts)))
-    if scope.mos is not None and level in ("mo", "doctor") and "mo_id" in t.c:
-        conds.append(t.c.mo_id.in_(sorted(scope.mos)))
-    return conds
-
-
-def _table_for(measures: list[Measure], level: str, *, parent_level=None, unit_level=None,
-               scope: Scope = CITY) -> sa.Table:
-    """The smallest table with every column the query needs: a rollup of the mart, or the mart."""
-    need = {"month"} | {c for m in measures for c in m.expr} | {c for m in measures for c, _ in m.filters}
-    need |= {m.weight for m in measures if m.weight}
-    for lv in (level, parent_level, unit_level):
-        if lv not in (None, "region"):
-            need.add(LEVEL_COLUMN[lv])
-    if level != "region":
-        if scope.districts is not None:
-            need.add("district_id")
-        if scope.mos is not None and level in ("mo", "doctor"):
-            need.add("mo_id")
-    return M.table_for(measures[0].mart, need)
-
-
-def _measure_expr(t: sa.Table, m: Measure, last_months: list[dt.date] | None = None):
-    """SUM of the measure's expression over the rows passing its filters.
-
-    A stock (agg 'last') only counts the rows of the last month of each period (``last_months``).
-    """
-    expr = t.c[m.expr[0]]
-    for e in m.expr[1:]:
-        expr = expr + t.c[e]
-    conds = [t.c[c].in_(list(v)) for c, v in m.filters]
-    if m.agg == "last" and last_months:
-        conds.append(t.c.month.in_(last_months))
-    if conds:
-        return func.sum(case((and_(*conds), expr), else_=0))
-    return func.sum(expr)
-
-
-def _where(t, months, parent_level, parent_id, unit_level, unit_id, level, scope):
-    conds = [t.c.month.in_(months)] + _scope_filter(t, level, scope)
-    if parent_level not in (None, "region") and parent_id is not None:
-        conds.append(t.c[LEVEL_COLUMN[parent_level]] == int(parent_id))
-    if unit_level not in (None, "region") and unit_id is not None:
-        conds.append(t.c[LEVEL_COLUMN[unit_level]] == int(unit_id))
-    return conds
-
-
-def _disjoint_groups(months_of: dict[str, list]) -> list[dict[str, list]]:
-    """Split tagged month sets into groups whose sets do not overlap (one query per group)."""
-    groups: list[dict[str, list]] = []
-    for tag, months in months_of.items():
-        for g in groups:
-            if not any(set(months) & set(other) for other in g.values()):
-                g[tag] = months
-                break
-        else:
-            groups.append({tag: months})
-    return groups
-
-
-def _tag_expr(t: sa.Table, group: dict[str, list]):
-    return case(*[(t.c.month.in_(months), sa.literal(tag)) for tag, months in group.items()])
+        df.insert(0, "unit_id", 0)
+        return df
+    return df.rename(columns={level: "unit_id"})
 
 
 def _tagged_sums(measures: list[Measure], level: str, group: dict[str, list], *, parent_level=None,
                  parent_id=None, scope: Scope = CITY) -> pd.DataFrame:
     """One query: each measure summed per unit and per period tag (unit_id, tag, <measure>…)."""
-    t = _table_for(measures, level, parent_level=parent_level, scope=scope)
-    uc = _unit_col(t, level)
-    union = sorted({m for months in group.values() for m in months})
-    lasts = [months[-1] for months in group.values()]
-    keys = ([uc.label("unit_id")] if uc is not None else []) + [_tag_expr(t, group).label("tag")]
-    q = sa.select(*keys, *[_measure_expr(t, m, lasts).label(m.name) for m in measures]).where(
-        *_where(t, union, parent_level, parent_id, None, None, level, scope)
-    ).group_by(*[sa.literal_column(str(i + 1)) for i in range(len(keys))])  # GROUP BY 1, 2: same on both engines
-    df = get_db().read_df(q)
-    if uc is None:
-        df.insert(0, "unit_id", 0)
-    return df
+    unit, by = _rows_of(level, parent_level, parent_id)
+    df = Q.run(Q.Query(tuple(m.name for m in measures), by, unit, "indicator", _tagged(group)), scope)
+    return _unit_frame(df, level)
 
 
 def _tagged_hist(m: Measure, level: str, group: dict[str, list], *, parent_level=None, parent_id=None,
                  scope: Scope = CITY) -> pd.DataFrame:
-    t = _table_for([m], level, parent_level=parent_level, scope=scope)
-    uc = _unit_col(t, level)
-    union = sorted({x for months in group.values() for x in months})
-    keys = ([uc.label("unit_id")] if uc is not None else []) + [_tag_expr(t, group).label("tag"),
-                                                                 t.c[m.expr[0]].label("v")]
-    cond = and_(*[t.c[c].in_(list(v)) for c, v in m.filters]) if m.filters else sa.true()
-    q = sa.select(*keys, func.sum(t.c[m.weight]).label("w")).where(
-        cond, *_where(t, union, parent_level, parent_id, None, None, level, scope)
-    ).group_by(*[sa.literal_column(str(i + 1)) for i in range(len(keys))])
-    df = get_db().read_df(q)
-    if uc is None:
-        df.insert(0, "unit_id", 0)
-    return df
+    """A histogram measure per unit and tag: unit_id, tag, v (the value), w (its weight)."""
+    unit, by = _rows_of(level, parent_level, parent_id)
+    q = Q.Query((f"{m.mart}.{m.weight}",), by + (m.expr[0],), unit, "indicator", _tagged(group), m.filters)
+    df = Q.run(q, scope).rename(columns={m.expr[0]: "v", m.weight: "w"})
+    return _unit_frame(df, level)
 
 
 def _monthly(ind: Indicator, months: list[dt.date], *, unit_level, unit_id, scope) -> pd.DataFrame:
     """month, numerator, denominator for one unit (region when unit_level is region)."""
     measures = [m for m in (ind.numerator, ind.denominator) if m is not None]
-    frames = []
-    for mart in dict.fromkeys(m.mart for m in measures):
-        ms = [m for m in measures if m.mart == mart]
-        t = _table_for(ms, "region", unit_level=unit_level, scope=scope)
-        q = sa.select(t.c.month, *[_measure_expr(t, m).label(m.name) for m in ms]).where(
-            *_where(t, months, None, None, unit_level, unit_id, "region", scope)).group_by(t.c.month)
-        frames.append(get_db().read_df(q).set_index("month"))
-    out = pd.concat(frames, axis=1).fillna(0.0) if frames else pd.DataFrame()
-    return out
+    unit = U.unit(unit_level, unit_id)
+    df = Q.run(Q.months_query([m.name for m in measures], ("month",), unit, months=months), scope)
+    return df.set_index("month").fillna(0.0)
 
 
 def percentile_from_hist(df: pd.DataFrame, p: float, keys: list[str]) -> pd.DataFrame:
@@ -242,7 +163,7 @@ def _period_frames(ind: Indicator, level: str, periods: dict[str, Period | None]
     months_of = {tag: _months_with_data(p) for tag, p in periods.items() if p is not None}
     months_of = {tag: ms for tag, ms in months_of.items() if ms}
     out = {tag: pd.DataFrame(columns=FRAME_COLS) for tag in periods}
-    for group in _disjoint_groups(months_of):
+    for group in Q.disjoint(months_of.items()):
         if ind.percentile is not None:
             h = _tagged_hist(ind.denominator, level, group, **where)
             r = percentile_from_hist(h, ind.percentile, ["unit_id", "tag"])
@@ -302,24 +223,16 @@ def check(ctx: Context) -> Indicator:
         u = U.unit(parent_level, ctx.parent)
         if u is None:
             raise NotFound(f"Единица {ctx.parent} уровня «{parent_level}» не найдена")
-        if parent_level == "district":
-            ctx.scope.require_district(u.id)
-        elif parent_level == "mo":
-            ctx.scope.require_mo(u.id, u.district_id)
+        U.require(ctx.scope, u)
     return ind
 
 
 def _require_unit(level: str, unit_id, scope: Scope) -> None:
     """Refuse a single unit outside the scope (its own values, its trend, its card)."""
-    if level == "region":
-        return
     u = U.unit(level, unit_id)
     if u is None:
         raise NotFound(f"Единица {unit_id} уровня «{level}» не найдена")
-    if level == "district":
-        scope.require_district(u.id)
-    else:
-        scope.require_mo(u.mo_id, u.district_id)
+    U.require(scope, u)
 
 
 def _names(level: str, ids, parent) -> pd.DataFrame:

@@ -11,6 +11,8 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import sqlalchemy as sa
+
 from data_access import marts as M
 
 LEVELS = ["region", "district", "mo", "doctor"]
@@ -82,6 +84,7 @@ class RatingConfig:
 class Registry:
     groups: dict[str, str]
     indicators: dict[str, Indicator] = field(default_factory=dict)
+    measures: dict[str, Measure] = field(default_factory=dict)
     rating: RatingConfig = field(default_factory=RatingConfig)
 
     def __getitem__(self, code: str) -> Indicator:
@@ -131,13 +134,23 @@ def _measure(name: str, raw: dict, where: str) -> Measure:
                    label=raw.get("label", ""))
 
 
+def column_measure(mart: str, column: str) -> Measure:
+    """An additive column of a mart as a measure named ``<mart>.<column>`` (summed; label: its documentation)."""
+    if mart not in M.marts.tables or mart == M.build_log.name:
+        raise RegistryError(f"Нет витрины «{mart}»")
+    t = M.marts.tables[mart]
+    if column not in t.c or not isinstance(t.c[column].type, (sa.BigInteger, sa.Float)):
+        raise RegistryError(f"В витрине {mart} нет суммируемой колонки «{column}»")
+    return Measure(name=f"{mart}.{column}", mart=mart, agg="sum", expr=(column,), label=t.c[column].doc or column)
+
+
 def parse_registry(data: dict) -> Registry:
     """Build a Registry from parsed TOML, raising RegistryError with a precise message."""
     groups = data.get("groups") or {}
     if not groups:
         raise RegistryError("В реестре нет направлений (groups)")
     measures = {name: _measure(name, raw, f"мера «{name}»") for name, raw in (data.get("measures") or {}).items()}
-    reg = Registry(groups=dict(groups))
+    reg = Registry(groups=dict(groups), measures=measures)
     required = {"code", "name", "group", "method", "unit", "direction", "target", "weight", "levels", "denominator"}
     for i, raw in enumerate(data.get("indicator") or []):
         code = raw.get("code") or f"#{i + 1}"

@@ -13,13 +13,14 @@ from dataclasses import dataclass
 import pandas as pd
 import sqlalchemy as sa
 
+from core.periods import Period
+from data_access import audit
 from data_access import units as U
 from data_access.app_schema import ensure, target_history, target_override
 from data_access.cache import cached
 from data_access.context import get_db
 
 from .model import Indicator
-from .periods import Period
 
 LEVELS = ("region", "district", "mo")
 
@@ -144,9 +145,8 @@ def save(ind: Indicator, ch: Change, by: str) -> int:
             override_id=oid, code=ind.code, level=ch.level, unit_id=int(ch.unit_id), valid_from=ch.valid_from,
             valid_to=ch.valid_to, old_value=old, new_value=ch.value, changed_at=now, changed_by=by,
             comment=(ch.comment or "")[:400] or None))
-        from security import audit as audit_mod
-        audit_mod.record(db, "target_change", login=by, obj=f"{ind.code}:{ch.level}:{ch.unit_id}",
-                         details={"from": f"{ch.valid_from:%Y-%m}", "old": old, "new": ch.value}, conn=c)
+        audit.record(db, "target_change", login=by, obj=f"{ind.code}:{ch.level}:{ch.unit_id}",
+                     details={"from": f"{ch.valid_from:%Y-%m}", "old": old, "new": ch.value}, conn=c)
     return oid
 
 

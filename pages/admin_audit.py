@@ -8,7 +8,7 @@ import dash_bootstrap_components as dbc
 from dash import Input, Output, callback, dash_table, dcc, html
 from flask import current_app
 
-from components import fmt
+from core import fmt
 from components.guard import role_refusal
 from security import audit as audit_mod
 from security import current_user

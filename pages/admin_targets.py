@@ -7,12 +7,12 @@ import dash_bootstrap_components as dbc
 from dash import Input, Output, State, callback, dash_table, dcc, html, no_update
 from flask import current_app
 
-from components import fmt
+from core import fmt
 from components.guard import refusal, role_refusal
 from data_access import units as U
 from metrics import evaluate as E
 from metrics import targets as TG
-from metrics.periods import PeriodError, parse_period
+from core.periods import PeriodError, parse_period
 from security import current_user
 
 dash.register_page(__name__, path="/admin/targets", name="Цели", title="Цели показателей — ИАМ", order=85,

@@ -6,7 +6,7 @@ import dash_bootstrap_components as dbc
 from dash import html
 from flask import current_app
 
-from components import fmt
+from core import fmt
 from data_access import schema
 from data_access.status import data_status
 

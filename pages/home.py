@@ -11,7 +11,7 @@ from components.period import page_state, picker
 from components.scorecard import legend, scorecard
 from data_access import units as U
 from metrics import evaluate as E
-from metrics.periods import PeriodError, parse_period
+from core.periods import PeriodError, parse_period
 from security import current_scope, current_user
 
 dash.register_page(__name__, path="/", name="Главная", title="ИАМ — здравоохранение Санкт-Петербурга", order=0,
@@ -20,12 +20,7 @@ dash.register_page(__name__, path="/", name="Главная", title="ИАМ — 
 
 def home_unit(user):
     """The unit a person looks at first: the city, their district or their organisation."""
-    scope = user.scope
-    if scope.mos is not None:
-        return U.unit("mo", next(iter(scope.mos)))
-    if scope.districts is not None:
-        return U.unit("district", next(iter(scope.districts)))
-    return U.unit("region", None)
+    return U.home(user.scope)
 
 
 def layout(period=None, **_):

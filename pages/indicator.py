@@ -5,7 +5,8 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import Input, Output, State, callback, dcc, html, no_update
 
-from components import charts, fmt, kpi, urls
+from components import charts, kpi, urls
+from core import fmt
 from components.breadcrumbs import breadcrumbs
 from components.guard import scoped
 from components.period import ids, page_state, picker
@@ -14,7 +15,7 @@ from components.table import indicator_table
 from data_access import units as U
 from metrics import evaluate as E
 from metrics.model import LEVEL_NAMES
-from metrics.periods import PeriodError, parse_period
+from core.periods import PeriodError, parse_period
 from security import current_scope, current_user
 
 dash.register_page(__name__, path_template="/indicator/<code>", name="Показатель", title="Показатель — ИАМ")

@@ -5,7 +5,7 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
-from components import fmt
+from core import fmt
 from metrics import evaluate as E
 from metrics.model import LEVEL_NAMES
 

@@ -4,25 +4,24 @@ the city, a district and an organisation, filtered by sex and age."""
 from __future__ import annotations
 
 import datetime as dt
-from urllib.parse import urlencode
-
 import dash
 import dash_bootstrap_components as dbc
 from dash import Input, Output, State, callback, dcc, html, no_update
 
-from components import charts, fmt
+from components import charts
+from core import fmt
 from components.guard import scoped
-from components.period import ids, page_state, picker, url
+from components.period import ids, picker
 from components.scorecard import LIGHT
 from components.shell import NAV
-from components.table import drilled_row
+from components.view import PageState, Problem, View, drill_table, page, state_url
 from components.tablespec import TableParamError, build, section
 from data_access import icd
 from data_access import morbidity as MB
-from data_access import units as U
+from metrics import morbidity as MM
 from data_access.reference import AGE_GROUPS
 from metrics import evaluate as E
-from metrics.periods import Period, PeriodError, month_add, parse_period
+from core.periods import Period, month_add
 from reports.common import months_of
 from reports.morbidity import describe, filter_param
 from security import current_scope
@@ -41,50 +40,44 @@ TILE_XY = {"Курортный": (0, 5), "Выборгский": (2, 5), "Кро
 VS_COLORS = {"higher": LIGHT["bad"], "lower": LIGHT["good"], "same": "#ffffff"}
 
 
-def morb_url(level="region", unit_id=None, period=None, icd_node=None, sex=None, age=None) -> str:
-    q = {"level": level}
-    for k, v in (("id", unit_id), ("period", period), ("icd", icd_node), ("sex", sex), ("age", age)):
-        if v not in (None, ""):
-            q[k] = v
-    return "/morbidity?" + urlencode(q)
+def _ytd(first: dt.date, last: dt.date) -> Period:
+    return Period("ytd", dt.date(last.year, 1, 1), last)
+
+
+VIEW = View(page="morbidity", path="/morbidity", drill="morbidity", prefix="morb", extra=("icd", "sex", "age"),
+            default_period=_ytd)
 
 
 def layout(level=None, id=None, period=None, icd=None, sex=None, age=None, **_):  # noqa: A002
-    return _layout(level or "region", id, period, icd, sex, age)
+    return _layout({"level": level, "id": id, "period": period, "icd": icd, "sex": sex, "age": age})
 
 
 @scoped
-def _layout(level, unit_id, period, icd_node, sex, age):
-    span = E.data_span()
-    if span is None:
-        return dbc.Alert("Витрины ещё не построены.", color="info")
-    first, last = span
-    scope = current_scope()
-    raw = {"level": level, "id": unit_id, "period": period, "icd": icd_node, "sex": sex, "age": age}
+def _layout(params: dict):
+    return page(VIEW, params, _render, current_scope(), E.data_span())
+
+
+def _render(st: PageState):
+    u, per, scope = st.unit, st.period, st.scope
+    level, uid, last = u.level, u.key, st.last
+    icd_node, age = st.extra["icd"], st.extra["age"]
     try:
-        per = parse_period(period) if period else Period("ytd", dt.date(last.year, 1, 1), last)
-        u = MB.check(level, unit_id, scope)
-        f = filter_param(raw)
-    except (PeriodError, ValueError, LookupError, TableParamError) as exc:
-        return dbc.Alert([str(exc), " ", dcc.Link("Открыть город", href=morb_url())], color="warning", id="morb-problem")
-    uid = None if level == "region" else u.id
-    params = {"level": level, "id": uid, "period": per.key, "icd": icd_node or None, "sex": f.sex,
-              "age": age or None}
+        f = filter_param(st.extra)
+    except TableParamError as exc:
+        raise Problem(str(exc)) from exc
+    params = {**st.params, "icd": icd_node, "sex": f.sex, "age": age}
     months = months_of(per.clip(last))
     if not months:
-        return dbc.Alert(f"За «{per.label}» данных нет.", color="warning", id="morb-problem")
-    places, city = MB.compare(level, uid, months, f, scope)
-    crumbs = [{"label": x.name, "href": morb_url(x.level, None if x.level == "region" else x.id, per.key, icd_node,
-                                                 f.sex, age)} for x in U.lineage(u)]
-    crumbs[-1] = {"label": crumbs[-1]["label"], "active": True}
-    icd_crumbs = [{"label": "Все классы", "href": morb_url(level, uid, per.key, None, f.sex, age)}]
+        raise Problem(f"За «{per.label}» данных нет.")
+    places, city = MM.compare(level, uid, months, f, scope)
+    icd_crumbs = [{"label": "Все классы", "href": st.url(icd=None)}]
     if f.icd_kind != "all":
         cls = str(icd.class_of(icd.code_range(f.icd_kind, f.icd_value)[0]))
         icd_crumbs.append({"label": f"{icd.ROMAN[int(cls)]}. {icd.name(cls)}",
-                           "href": morb_url(level, uid, per.key, cls, f.sex, age)})
+                           "href": st.url(icd=cls)})
         if f.icd_kind in ("block", "code"):
             blk = f.icd_value if f.icd_kind == "block" else icd.block_of(f.icd_value)
-            icd_crumbs.append({"label": f"{blk} {icd.name(blk)}", "href": morb_url(level, uid, per.key, blk, f.sex, age)})
+            icd_crumbs.append({"label": f"{blk} {icd.name(blk)}", "href": st.url(icd=blk)})
         if f.icd_kind == "code":
             icd_crumbs.append({"label": f"{f.icd_value} {icd.name(f.icd_value)}", "href": None})
     icd_crumbs[-1] = {"label": icd_crumbs[-1]["label"], "active": True}
@@ -100,10 +93,9 @@ def _layout(level, unit_id, period, icd_node, sex, age):
     elif level == "district" and len(places):
         blocks.append(html.Div([html.H5("Организации района (прикреплённое население)"),
                                 dcc.Graph(figure=ci_chart(places, city), config={"displayModeBar": False}, id="morb-ci")]))
-    if MB.CHILD[level]:
-        blocks.append(section(build("morb-places", params, scope), PLACES, row_id="place_id",
-                              style_data_conditional=[
-                                  {"if": {"column_id": "name"}, "color": "#0d6efd", "cursor": "pointer"},
+    if st.child:
+        blocks.append(drill_table(build("morb-places", params, scope), "morbidity", PLACES, row_id="place_id",
+                                  style_data_conditional=[
                                   {"if": {"filter_query": '{vs_code} = "higher"', "column_id": "vs"},
                                    "backgroundColor": LIGHT["bad"]},
                                   {"if": {"filter_query": '{vs_code} = "lower"', "column_id": "vs"},
@@ -122,12 +114,12 @@ def _layout(level, unit_id, period, icd_node, sex, age):
                            id="morb-pyramid")], lg=5),
         dbc.Col(section(build("morb-age-sex", params, scope), "morb-age-table", page_size=18), lg=7)]))
     return html.Div([
-        page_state("morbidity", "/morbidity", params, child=MB.CHILD[level]),
-        dbc.Breadcrumb(items=crumbs, className="mb-1", id="morb-breadcrumbs"),
+        st.store(),
+        st.breadcrumb(),
         dbc.Row([
             dbc.Col([html.H3("Заболеваемость по МКБ-10", className="mb-0"),
-                     html.Div(f"{u.name} · {per.label} · {describe(f)}", className="text-muted", id="morb-subtitle")], lg=7),
-            dbc.Col(picker("morbidity", per, first, last), lg=5, className="align-self-end"),
+                     html.Div(f"{st.title} · {describe(f)}", className="text-muted", id="morb-subtitle")], lg=7),
+            dbc.Col(picker("morbidity", per, st.first, last), lg=5, className="align-self-end"),
         ], className="mb-2"),
         dbc.Row([
             dbc.Col(dbc.Breadcrumb(items=icd_crumbs, id="morb-icd-crumbs", className="mb-0"), lg=6),
@@ -146,8 +138,8 @@ def answer(level, uid, u, months, f, scope, city):
         return dbc.Alert([html.B(f"Город: {fmt.number(city['crude'], 1)} на 100 тыс. в год"),
                           f" ({fmt.number(city['cases'])} случаев). Стандарт для сравнения районов — возрастная структура "
                           "населения города за тот же период."], color="light", id="morb-answer")
-    own = MB.rates(MB.cases_by_age(level, uid, months, f, scope, by_place=False),
-                   MB.population_by_age(level, uid, months, f, scope, by_place=False), MB.standard(months, f), len(months))
+    own = MM.rates(MM.cases_by_age(level, uid, months, f, scope, by_place=False),
+                   MM.population_by_age(level, uid, months, f, scope, by_place=False), MM.standard(months, f), len(months))
     if own.empty:
         return dbc.Alert("Нет населения для расчёта показателей.", color="secondary", id="morb-answer")
     r = own.iloc[0]
@@ -208,8 +200,8 @@ def trend_chart(level, uid, last, f, scope) -> dict:
     have = set(E.data_months())
     cur = tuple(m for m in (month_add(last, -k) for k in range(11, -1, -1)) if m in have)
     prev = tuple(m for m in (month_add(last, -k) for k in range(23, 11, -1)) if m in have)
-    a = MB.monthly(level, uid, cur, f, scope)
-    b = MB.monthly(level, uid, prev, f, scope) if prev else None
+    a = MM.monthly(level, uid, cur, f, scope)
+    b = MM.monthly(level, uid, prev, f, scope) if prev else None
     if a.empty:
         return charts.empty("Нет данных")
     x = [fmt.MONTHS_SHORT[m.month - 1] for m in a["month"]]
@@ -233,7 +225,7 @@ def growth_block(params, scope):
 
 
 def pyramid(level, uid, months, f, scope) -> dict:
-    df = MB.age_sex(level, uid, months, MB.Filter(sex=None, age_lo=0, age_hi=17), scope)
+    df = MM.age_sex(level, uid, months, MB.Filter(sex=None, age_lo=0, age_hi=17), scope)
     if df.empty:
         return charts.empty("Нет данных")
     men = df[df["sex"] == "M"].set_index("age_group")["population"]
@@ -250,8 +242,7 @@ def pyramid(level, uid, months, f, scope) -> dict:
                                      xaxis={"tickformat": ",.0f", "title": {"text": "человек"}})}
 
 
-def _url(state, **kw):
-    return url(state["path"], {**state["query"], **kw})
+_url = state_url
 
 
 @callback(Output(NAV, "href", allow_duplicate=True), Input(SEX, "value"), Input(AGE, "value"), State(STATE, "data"),
@@ -263,15 +254,6 @@ def change_filters(sex, age, state):
     if (sex or None) == state["query"]["sex"] and age_text == state["query"]["age"]:
         return no_update
     return _url(state, sex=sex or None, age=age_text)
-
-
-@callback(Output(NAV, "href", allow_duplicate=True), Input(PLACES, "active_cell"), State(STATE, "data"),
-          prevent_initial_call=True)
-def drill_place(cell, state):
-    rid = drilled_row(cell, state)
-    if not rid or rid < 0:  # the city-standard row (-1) and rows without a unit (0) lead nowhere
-        return no_update
-    return _url(state, level=state["child"], id=rid)
 
 
 @callback(Output(NAV, "href", allow_duplicate=True), Input(TILES, "clickData"), State(STATE, "data"),

@@ -8,7 +8,7 @@ import dash_bootstrap_components as dbc
 from dash import Input, Output, State, callback, dcc, html, no_update
 from flask import current_app
 
-from components import fmt
+from core import fmt
 from components.badges import task_badges
 from components.guard import scoped
 from components.period import ids, page_state, picker
@@ -18,8 +18,8 @@ from data_access import tasks as T
 from data_access import units as U
 from data_access.reference import MO_KINDS
 from metrics import evaluate as E
-from metrics import rating as R
-from metrics.periods import PeriodError, parse_period, period_of_kind
+from services import rating as R
+from core.periods import PeriodError, parse_period, period_of_kind
 from metrics.scoring import STATUS_COLORS
 from security import current_scope
 
@@ -81,6 +81,10 @@ def _layout(level, period, parent, kind):
         per = parse_period(period) if period else period_of_kind("quarter", last)
     except PeriodError as exc:
         return dbc.Alert(str(exc), color="warning", id="rating-problem")
+    own = U.home(scope)
+    if level is None and own.level == "mo":
+        # an MO head opens on his organisation among those of its kind in his district
+        level, parent, kind = "mo", parent or own.district_id, kind or own.kind
     level = level or "district"
     if level not in ("district", "mo"):
         return dbc.Alert("Рейтинг строится для районов или организаций.", color="warning", id="rating-problem")

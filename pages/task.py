@@ -8,12 +8,12 @@ import dash_bootstrap_components as dbc
 from dash import ALL, Input, Output, State, callback, ctx, dcc, html, no_update
 from flask import current_app
 
-from components import fmt
+from core import fmt
 from components.guard import refusal, scoped
 from data_access import tasks as T
 from data_access import units as U
 from data_access.scope import ScopeError
-from metrics import control
+from services import control
 from metrics import evaluate as E
 from security import current_scope, current_user
 

@@ -6,7 +6,7 @@ import dash_bootstrap_components as dbc
 from dash import Input, Output, State, callback, dash_table, html, no_update
 from flask import current_app
 
-from components import fmt
+from core import fmt
 from components.guard import refusal, role_refusal
 from security import current_user, tokens
 from security.users import UserError

@@ -10,7 +10,8 @@ import dash_bootstrap_components as dbc
 from dash import ALL, Input, Output, State, callback, ctx, dcc, html, no_update
 from flask import current_app
 
-from components import charts, fmt, urls
+from components import charts, urls
+from core import fmt
 from components.badges import task_badges
 from components.guard import refusal, scoped
 from data_access import tasks as T
@@ -18,8 +19,8 @@ from data_access import units as U
 from data_access.reference import MO_KINDS
 from data_access.scope import ScopeError
 from metrics import evaluate as E
-from metrics import rating as R
-from metrics.periods import PeriodError, parse_period, period_of_kind
+from services import rating as R
+from core.periods import PeriodError, parse_period, period_of_kind
 from metrics.scoring import STATUS_COLORS, STATUS_NAMES, gap
 from security import current_scope, current_user
 
@@ -43,6 +44,10 @@ def _layout(level, unit_id, period, kind):
     span = E.data_span()
     if span is None:
         return dbc.Alert("Витрины ещё не построены.", color="info")
+    scope = current_scope()
+    if level is None and unit_id is None and U.home(scope).level in ("district", "mo"):
+        own = U.home(scope)  # without parameters: the person's own district or organisation
+        level, unit_id = own.level, own.id
     if level not in ("district", "mo"):
         return dbc.Alert("Карточка есть у района (level=district) и организации (level=mo).", color="warning",
                          id="unit-problem")
@@ -55,11 +60,7 @@ def _layout(level, unit_id, period, kind):
     u = U.unit(level, uid) if uid is not None else None
     if u is None:
         return dbc.Alert("Такой единицы нет.", color="warning", id="unit-problem")
-    scope = current_scope()
-    if level == "district":
-        scope.require_district(u.id)
-    else:
-        scope.require_mo(u.id, u.district_id)
+    U.require(scope, u)
     if level == "mo":
         kind = U.organisations().set_index("mo_id").loc[u.id, "kind"]
     kind = kind if kind in MO_KINDS else R.MO_KIND_DEFAULT

@@ -5,26 +5,24 @@ import datetime as dt
 
 import pandas as pd
 
-from components import fmt
+from core import fmt
 from components.tablespec import TableParamError, TableSpec, table
 from data_access import access as A
+from metrics import access as AM
+from data_access import units as U
 from data_access.reference import CHANNELS
 from metrics import evaluate as E
 from metrics.evaluate import percentile_from_hist
 
 from .common import months_of, num_col, period_param, text_col
+from .common import unit_param as common_unit_param
 
 CATEGORY_NAMES = {"primary": "Терапевт, педиатр, ВОП", "specialist": "Специалисты", "obstetric": "Акушер-гинеколог",
                   "diagnostic": "Диагностика"}
 
 
-def unit_param(params: dict, scope) -> A.Node:
-    try:
-        n = A.node(params.get("level") or "region", params.get("id"), params.get("mo"))
-    except A.AccessError as exc:
-        raise TableParamError(str(exc)) from exc
-    A.check_scope(n, scope)
-    return n
+def unit_param(params: dict, scope) -> U.Unit:
+    return common_unit_param(params, scope, A.PATH)
 
 
 def date_param(params: dict) -> dt.date:
@@ -43,8 +41,8 @@ def date_param(params: dict) -> dt.date:
     return d
 
 
-def _params(n: A.Node, p=None, d=None) -> dict:
-    out = {"level": n.level, "id": n.id, "mo": n.mo_id if n.level == "spec" else None}
+def _params(n: U.Unit, p=None, d=None) -> dict:
+    out = {"level": n.level, "id": n.key, "mo": n.mo_id if n.level == "spec" else None}
     if p is not None:
         out["period"] = p.key
     if d is not None:
@@ -69,8 +67,8 @@ def specialties_table(params: dict, scope) -> TableSpec:
     n = unit_param(params, scope)
     p = period_param(params)
     months = months_of(p)
-    df = A.bookings_by(n.level, n.id, n.mo_id, months, "specialty_id", scope)
-    pc = _percentiles(A.wait_hist(n.level, n.id, n.mo_id, months, "specialty_id", scope))
+    df = AM.bookings_by(n.level, n.id, n.mo_id, months, "specialty_id", scope)
+    pc = _percentiles(AM.wait_hist(n.level, n.id, n.mo_id, months, "specialty_id", scope))
     sp = A.specialties().set_index("specialty_id")
     records = []
     for r in df.groupby("key").sum(numeric_only=True).reset_index().to_dict("records"):
@@ -94,8 +92,8 @@ def channels_table(params: dict, scope) -> TableSpec:
     n = unit_param(params, scope)
     p = period_param(params)
     months = months_of(p)
-    df = A.bookings_by(n.level, n.id, n.mo_id, months, "channel", scope)
-    pc = _percentiles(A.wait_hist(n.level, n.id, n.mo_id, months, "channel", scope))
+    df = AM.bookings_by(n.level, n.id, n.mo_id, months, "channel", scope)
+    pc = _percentiles(AM.wait_hist(n.level, n.id, n.mo_id, months, "channel", scope))
     g = df.groupby("key").sum(numeric_only=True)
     total = g["bookings"].sum()
     records = []
@@ -123,8 +121,8 @@ def children_table(params: dict, scope) -> TableSpec:
         raise TableParamError("У врача нет единиц уровнем ниже")
     p = period_param(params)
     months = months_of(p)
-    df = A.bookings_by(n.level, n.id, n.mo_id, months, "child", scope)
-    pc = _percentiles(A.wait_hist(n.level, n.id, n.mo_id, months, "child", scope))
+    df = AM.bookings_by(n.level, n.id, n.mo_id, months, "child", scope)
+    pc = _percentiles(AM.wait_hist(n.level, n.id, n.mo_id, months, "child", scope))
     records = []
     for key, part in df.groupby("key"):
         by = part.set_index("spec_category")
@@ -139,7 +137,7 @@ def children_table(params: dict, scope) -> TableSpec:
                         "specialist": cat_share(["specialist", "obstetric"]), "diagnostic": cat_share(["diagnostic"]),
                         "median": med, "p90": p90, "no_show": _pct(tot["no_show"], tot["attended"] + tot["no_show"])})
     records.sort(key=lambda x: (x["specialist"] is None, x["specialist"] if x["specialist"] is not None else 0))
-    cols = [text_col("name", A.LEVEL_TITLES[A.CHILD[n.level]]), num_col("bookings", "Записей"),
+    cols = [text_col("name", U.LEVELS[A.CHILD[n.level]].plural), num_col("bookings", "Записей"),
             num_col("primary_24h", "Терапевт, педиатр, ВОП за 24 ч, %", 1),
             num_col("specialist", "Специалисты в норматив, %", 1), num_col("diagnostic", "Диагностика в норматив, %", 1),
             num_col("median", "Медиана ожидания, дн."), num_col("p90", "90-й перцентиль, дн."),
@@ -195,7 +193,7 @@ def not_bookable_table(params: dict, scope) -> TableSpec:
 def slots_table(params: dict, scope) -> TableSpec:
     n = unit_param(params, scope)
     p = period_param(params)
-    df = A.slot_use(n.level, n.id, n.mo_id, months_of(p), scope, by_month=True).sort_values("month")
+    df = AM.slot_use(n.level, n.id, n.mo_id, months_of(p), scope, by_month=True).sort_values("month")
     records = []
     for r in df.to_dict("records"):
         records.append({"month": fmt.month_name(r["month"] if isinstance(r["month"], dt.date) else r["month"].date()),

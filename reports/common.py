@@ -5,7 +5,7 @@ import datetime as dt
 
 from components.tablespec import TableParamError
 from metrics import evaluate as E
-from metrics.periods import Period, PeriodError, parse_period
+from core.periods import Period, PeriodError, parse_period
 
 
 def period_param(params: dict) -> Period:
@@ -34,3 +34,14 @@ def num_col(cid: str, name: str, decimals: int = 0, sign: bool = False) -> dict:
 
 def text_col(cid: str, name: str) -> dict:
     return {"name": name, "id": cid}
+
+
+def unit_param(params: dict, scope, path: str):
+    """The unit named by a table's parameters (the city by default), refused outside the scope."""
+    from data_access import units as U
+    try:
+        return U.scoped_unit(params.get("level") or "region", params.get("id"), scope, path, params.get("mo"))
+    except U.UnitNotFound:
+        raise  # a LookupError: 404 in the API and exports
+    except U.UnitError as exc:
+        raise TableParamError(str(exc)) from exc

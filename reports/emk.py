@@ -2,34 +2,31 @@
 from __future__ import annotations
 
 
-from components import fmt
+from core import fmt
 from components.tablespec import TableParamError, TableSpec, table
 from data_access import emk as K
+from metrics import emk as EK
+from data_access import units as U
 from data_access.reference import EMD_STATUSES
 from metrics import evaluate as E
 from metrics.scoring import status
 from metrics.targets import targets_for
 
-from .common import months_of, num_col, period_param, text_col
+from .common import months_of, num_col, period_param, text_col, unit_param
 
 SHORT_KIND = {"EPI_AMB": "Эпикриз амб.", "EPI_STAC": "Эпикриз стац.", "EPI_ROD": "Эпикриз роддома",
               "DISP_RES": "Диспансеризация", "MS_BIRTH": "Свид. о рождении"}
 
 
-def _node(params: dict, scope) -> K.Node:
-    try:
-        n = K.node(params.get("level") or "region", params.get("id"))
-    except K.EmkError as exc:
-        raise TableParamError(str(exc)) from exc
-    K.check_scope(n, scope)
-    return n
+def _node(params: dict, scope) -> U.Unit:
+    return unit_param(params, scope, K.PATH)
 
 
-def _params(n: K.Node, period) -> dict:
-    return {"level": n.level, "id": n.id, "period": period.key}
+def _params(n: U.Unit, period) -> dict:
+    return {"level": n.level, "id": n.key, "period": period.key}
 
 
-def child_targets(n: K.Node, child_ids: list) -> dict:
+def child_targets(n: U.Unit, child_ids: list) -> dict:
     """The coverage target of each child (as the registry and the overrides set it)."""
     ind = E.registry()["emk_coverage"]
     child = K.CHILD[n.level] or n.level
@@ -37,7 +34,7 @@ def child_targets(n: K.Node, child_ids: list) -> dict:
     ids = child_ids if child != "dept" else [n.mo_id] * len(child_ids)
     if not ids:
         return {}
-    from metrics.periods import Period
+    from core.periods import Period
     return dict(zip(child_ids, targets_for(ind, level, ids, Period("month", E.data_span()[1], E.data_span()[1]))))
 
 
@@ -45,7 +42,7 @@ def child_targets(n: K.Node, child_ids: list) -> dict:
 def coverage_table(params: dict, scope) -> TableSpec:
     n = _node(params, scope)
     p = period_param(params)
-    df = K.coverage(n.level, n.id, months_of(p), scope)
+    df = EK.coverage(n.level, n.id, months_of(p), scope)
     kinds = [k for k in SHORT_KIND if k in set(df["kind_code"])]
     piv = df.pivot_table(index=["child_id", "child_name"], columns="kind_code", values=["required", "with_registered"],
                          aggfunc="sum", fill_value=0)
@@ -64,7 +61,7 @@ def coverage_table(params: dict, scope) -> TableSpec:
             rec[f"{k}_st"] = status(rec[k], rec["target"], True)
         records.append(rec)
     records.sort(key=lambda r: (r["coverage"] is None, r["coverage"] if r["coverage"] is not None else 0))
-    cols = [text_col("name", K.LEVEL_TITLES.get(K.CHILD[n.level] or n.level, "Единица"))]
+    cols = [text_col("name", U.LEVELS[K.CHILD[n.level] or n.level].plural)]
     cols += [num_col(k, f"{SHORT_KIND[k]}, %", 1) for k in kinds]
     cols += [num_col("required", "Случаев, требующих СЭМД"), num_col("registered", "С зарегистрированным СЭМД"),
              num_col("coverage", "Охват, %", 1), num_col("target", "Цель, %", 1)]
@@ -76,7 +73,7 @@ def coverage_table(params: dict, scope) -> TableSpec:
 def funnel_table(params: dict, scope) -> TableSpec:
     n = _node(params, scope)
     p = period_param(params)
-    df = K.flow(n.level, n.id, months_of(p), scope)
+    df = EK.flow(n.level, n.id, months_of(p), scope)
     records = []
     for r in df.sort_values("created", ascending=False).to_dict("records"):
         rec = {"kind": r["name"] or r["key"], **{k: int(r[k]) for k, _ in K.FLOW_STEPS + K.REJECTS}}
@@ -91,7 +88,7 @@ def funnel_table(params: dict, scope) -> TableSpec:
 def timeliness_table(params: dict, scope) -> TableSpec:
     n = _node(params, scope)
     p = period_param(params)
-    df = K.flow(n.level, n.id, months_of(p), scope, by_child=True)
+    df = EK.flow(n.level, n.id, months_of(p), scope, by_child=True)
     records = []
     for r in df.to_dict("records"):
         reg = sum(r[k] for k, _ in K.BUCKETS)
@@ -104,7 +101,7 @@ def timeliness_table(params: dict, scope) -> TableSpec:
             rec[k] = round(float(K.share(r[k], reg)), 1) if reg else None
         records.append(rec)
     records.sort(key=lambda r: (r["sent_1d"] is None, r["sent_1d"] if r["sent_1d"] is not None else 0))
-    cols = [text_col("name", K.LEVEL_TITLES.get(K.CHILD[n.level] or n.level, "Единица")), num_col("created", "Создано"),
+    cols = [text_col("name", U.LEVELS[K.CHILD[n.level] or n.level].plural), num_col("created", "Создано"),
             num_col("sent_1d", "Отправлено за сутки, %", 1), num_col("registered", "Зарегистрировано")]
     cols += [num_col(k, f"Регистрация {v}, %", 1) for k, v in K.BUCKETS]
     cols += [num_col("rejected", "Отказы ФЛК, %", 1)]
@@ -116,7 +113,7 @@ def timeliness_table(params: dict, scope) -> TableSpec:
 def reasons_table(params: dict, scope) -> TableSpec:
     n = _node(params, scope)
     p = period_param(params)
-    df = K.reasons(n.level, n.id, months_of(p), scope)
+    df = EK.reasons(n.level, n.id, months_of(p), scope)
     if df is None:
         raise TableParamError("Причины отказов собираются по организациям: откройте организацию")
     total = df["docs"].sum()
@@ -139,7 +136,7 @@ def silent_table(params: dict, scope) -> TableSpec:
     n = _node(params, scope)
     p = period_param(params)
     first, last = gap_window(p)
-    df = K.daily(n.level, n.id, first, last, scope, by_mo=True)  # organisations go silent, not districts
+    df = EK.daily(n.level, n.id, first, last, scope, by_mo=True)  # organisations go silent, not districts
     sil = K.silent_periods(df, K.working_days(first, last))
     records = [{"name": r["name"], "first": fmt.date(r["first"]), "last": fmt.date(r["last"]),
                 "working_days": int(r["working_days"]), "created": int(r["created"])} for r in sil.to_dict("records")]

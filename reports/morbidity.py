@@ -4,9 +4,11 @@ from __future__ import annotations
 from components.tablespec import TableParamError, TableSpec, table
 from data_access import icd
 from data_access import morbidity as MB
+from metrics import morbidity as MM
 from data_access.reference import AGE_GROUPS
 
 from .common import months_of, num_col, period_param, text_col
+from .common import unit_param as common_unit_param
 
 VS = {"higher": "выше города", "lower": "ниже города", "same": "не отличается"}
 
@@ -31,12 +33,9 @@ def filter_param(params: dict) -> MB.Filter:
 
 
 def unit_param(params: dict, scope):
-    level = params.get("level") or "region"
-    try:
-        u = MB.check(level, params.get("id"), scope)
-    except ValueError as exc:
-        raise TableParamError(str(exc)) from exc
-    return level, (None if level == "region" else u.id), u
+    """(level, id for the loaders, the unit), refused outside the scope."""
+    u = common_unit_param(params, scope, MB.PATH)
+    return u.level, u.key, u
 
 
 def describe(f: MB.Filter) -> str:
@@ -60,7 +59,7 @@ def places_table(params: dict, scope) -> TableSpec:
     level, uid, u = unit_param(params, scope)
     p = period_param(params)
     f = filter_param(params)
-    df, city = MB.compare(level, uid, months_of(p), f, scope)
+    df, city = MM.compare(level, uid, months_of(p), f, scope)
     records = [{"place_id": -1, "name": "Санкт-Петербург (стандарт)", "population": None, "cases": int(city["cases"]),
                 "crude": round(city["crude"], 1), "asr": round(city["asr"], 1), "asr_lo": None, "asr_hi": None,
                 "new_crude": round(city["new_crude"], 1), "vs": ""}]
@@ -87,7 +86,7 @@ def tree_table(params: dict, scope) -> TableSpec:
     f = filter_param(params)
     if f.icd_kind == "code":
         raise TableParamError("У трёхзначной рубрики нет подразделов в этом дереве")
-    df = MB.tree(level, uid, months_of(p), f, scope)
+    df = MM.tree(level, uid, months_of(p), f, scope)
     total = df["cases"].sum()
     records = [{"node": (r.get("roman") if r["kind"] == "class" else r["node"]), "key": r["node"], "name": r["name"],
                 "cases": int(r["cases"]), "new_cases": int(r["new_cases"]),
@@ -103,8 +102,8 @@ def top_table(params: dict, scope) -> TableSpec:
     level, uid, u = unit_param(params, scope)
     p = period_param(params)
     f = filter_param(params)
-    cur = MB.by_code(level, uid, months_of(p), f, scope).set_index("icd3")
-    ly = MB.by_code(level, uid, months_of(p.last_year()), f, scope).set_index("icd3") if months_of(p.last_year()) else None
+    cur = MM.by_code(level, uid, months_of(p), f, scope).set_index("icd3")
+    ly = MM.by_code(level, uid, months_of(p.last_year()), f, scope).set_index("icd3") if months_of(p.last_year()) else None
     records = []
     for code, r in cur.sort_values("cases", ascending=False).head(20).iterrows():
         prev = ly["cases"].get(code) if ly is not None else None
@@ -124,8 +123,8 @@ def growth_table(params: dict, scope) -> TableSpec:
     f = filter_param(params)
     if not months_of(p.last_year()):
         raise TableParamError("Нет данных за тот же период прошлого года")
-    cur = MB.by_code(level, uid, months_of(p), f, scope).set_index("icd3")["cases"]
-    ly = MB.by_code(level, uid, months_of(p.last_year()), f, scope).set_index("icd3")["cases"]
+    cur = MM.by_code(level, uid, months_of(p), f, scope).set_index("icd3")["cases"]
+    ly = MM.by_code(level, uid, months_of(p.last_year()), f, scope).set_index("icd3")["cases"]
     j = cur.to_frame("cases").join(ly.rename("last_year"), how="inner")
     j = j[(j["last_year"] >= 10) & (j["cases"] >= 10)]  # too few cases make any growth rate noise
     j["growth"] = (j["cases"] / j["last_year"] - 1) * 100
@@ -142,7 +141,7 @@ def age_sex_table(params: dict, scope) -> TableSpec:
     level, uid, u = unit_param(params, scope)
     p = period_param(params)
     f = filter_param(params)
-    df = MB.age_sex(level, uid, months_of(p), f, scope)
+    df = MM.age_sex(level, uid, months_of(p), f, scope)
     piv = df.pivot_table(index="age_group", columns="sex", values=["population", "cases", "rate"], aggfunc="sum")
     records = []
     for g in piv.index:

@@ -3,23 +3,22 @@ from __future__ import annotations
 
 import datetime as dt
 
-from components import fmt
+from core import fmt
 from components.tablespec import TableParamError, TableSpec, table
 from data_access import pregnancy as P
+from metrics import pregnancy as PM
 from metrics import evaluate as E
 
 from .common import months_of, num_col, period_param, text_col
+from .common import unit_param as common_unit_param
 
 TITLES = {"district": "Район", "mo": "Женская консультация", "doctor": "Врач"}
 
 
 def unit_param(params: dict, scope):
-    level = params.get("level") or "region"
-    try:
-        u = P.check(level, params.get("id"), scope)
-    except ValueError as exc:
-        raise TableParamError(str(exc)) from exc
-    return level, (None if level == "region" else u.id), u
+    """(level, id for the loaders, the unit), refused outside the scope."""
+    u = common_unit_param(params, scope, P.PATH)
+    return u.level, u.key, u
 
 
 def as_of_param(params: dict, period=None) -> dt.date:
@@ -58,7 +57,7 @@ def _pct(a, b):
 def register_table(params: dict, scope) -> TableSpec:
     level, uid, u = unit_param(params, scope)
     p = period_param(params)
-    df = P.register(level, uid, months_of(p), scope)
+    df = PM.register(level, uid, months_of(p), scope)
     records = [{"child_id": int(r["child_id"]), "name": r["name"], "registered": int(r["registered"]),
                 "lt12": _pct(r["registered_lt12"], r["registered"]), "births": int(r["births"]),
                 "preterm": int(r["births_preterm"]), "losses": int(r["losses"]),

@@ -1,15 +1,9 @@
-"""The audit log: who did what, when, from where — kept in the database."""
+"""The audit log: which actions are audited and their names; storage is ``data_access.audit``."""
 from __future__ import annotations
 
-import datetime as dt
-import json
+from data_access.audit import recent_failures, record, search
 
-import pandas as pd
-import sqlalchemy as sa
-from flask import has_request_context, request
-
-from data_access.app_schema import audit_log, ensure
-from data_access.db import Database
+__all__ = ["ACTIONS", "record", "recent_failures", "search"]
 
 ACTIONS = {
     "login_success": "Вход", "login_failure": "Неудачный вход", "login_locked": "Вход заблокирован", "logout": "Выход",
@@ -18,54 +12,3 @@ ACTIONS = {
     "target_change": "Изменение цели", "user_create": "Создание пользователя", "user_update": "Изменение пользователя",
     "password_change": "Смена пароля", "token_create": "Создание API-токена", "token_revoke": "Отзыв API-токена",
 }
-
-
-def _ip() -> str | None:
-    if not has_request_context():
-        return "cli"
-    return request.headers.get("X-Forwarded-For", request.remote_addr or "")[:64]
-
-
-def record(db: Database, action: str, *, user_id: int | None = None, login: str | None = None,
-           obj: str | None = None, details: dict | None = None, conn=None) -> None:
-    """Write one audit entry (inside ``conn``'s transaction when given)."""
-    ensure(db)
-    row = {"logged_at": dt.datetime.now().replace(microsecond=0), "user_id": user_id, "login": login, "action": action,
-           "object": (obj or "")[:200] or None,
-           "details": json.dumps(details, ensure_ascii=False, default=str) if details else None, "ip": _ip()}
-    if conn is not None:
-        conn.execute(audit_log.insert().values(**row))
-    else:
-        with db.engine.begin() as c:
-            c.execute(audit_log.insert().values(**row))
-
-
-def search(db: Database, *, action: str | None = None, login: str | None = None, date_from: dt.date | None = None,
-           date_to: dt.date | None = None, text: str | None = None, limit: int = 500) -> pd.DataFrame:
-    ensure(db)
-    a = audit_log
-    q = sa.select(a.c.logged_at, a.c.login, a.c.action, a.c.object, a.c.details, a.c.ip).order_by(a.c.audit_id.desc()).limit(limit)
-    if action:
-        q = q.where(a.c.action == action)
-    if login:
-        q = q.where(a.c.login == login)
-    if date_from:
-        q = q.where(a.c.logged_at >= dt.datetime.combine(date_from, dt.time()))
-    if date_to:
-        q = q.where(a.c.logged_at < dt.datetime.combine(date_to + dt.timedelta(days=1), dt.time()))
-    if text:
-        like = f"%{text}%"
-        q = q.where(sa.or_(a.c.object.ilike(like), a.c.details.ilike(like)))
-    return db.read_df(q)
-
-
-def recent_failures(db: Database, login: str, since: dt.datetime) -> tuple[int, dt.datetime | None]:
-    """Failed logins for a login since a moment, counted after its last successful login."""
-    ensure(db)
-    a = audit_log
-    with db.engine.connect() as c:
-        last_ok = c.execute(sa.select(sa.func.max(a.c.logged_at)).where(a.c.login == login, a.c.action == "login_success")).scalar()
-        start = max(since, last_ok) if last_ok else since
-        n, last = c.execute(sa.select(sa.func.count(), sa.func.max(a.c.logged_at)).where(
-            a.c.login == login, a.c.action == "login_failure", a.c.logged_at >= start)).one()
-    return n, last

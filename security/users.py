@@ -7,17 +7,14 @@ import re
 import secrets
 from dataclasses import dataclass
 
-import sqlalchemy as sa
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask_login import UserMixin
 
-from data_access import schema
-from data_access.app_schema import app_user, ensure
+from data_access import users as store
 from data_access.db import Database
 from data_access.scope import Scope
 
-from . import audit
 from .roles import ROLES
 
 _hasher = PasswordHasher()
@@ -97,78 +94,59 @@ def _row_to_user(r) -> User:
                 mo_id=r.mo_id, is_active_flag=bool(r.is_active), mo_district_id=getattr(r, "mo_district", None))
 
 
-def _select():
-    m = schema.mo
-    return sa.select(app_user, m.c.district_id.label("mo_district")).select_from(
-        app_user.outerjoin(m, m.c.mo_id == app_user.c.mo_id))
-
-
 def get(db: Database, user_id) -> User | None:
-    ensure(db)
     try:
         uid = int(user_id)
     except (TypeError, ValueError):
         return None
-    with db.engine.connect() as c:
-        r = c.execute(_select().where(app_user.c.user_id == uid)).first()
+    r = store.get(db, uid)
     return _row_to_user(r) if r else None
 
 
 def by_login(db: Database, login: str) -> tuple[User, str] | None:
     """The user and their password hash."""
-    ensure(db)
-    with db.engine.connect() as c:
-        r = c.execute(_select().where(app_user.c.login == (login or "").strip())).first()
+    r = store.by_login(db, (login or "").strip())
     return (_row_to_user(r), r.password_hash) if r else None
 
 
 def list_users(db: Database):
-    ensure(db)
-    return db.read_df(sa.select(app_user.c.user_id, app_user.c.login, app_user.c.full_name, app_user.c.role,
-                                app_user.c.district_id, app_user.c.mo_id, app_user.c.is_active,
-                                app_user.c.last_login_at).order_by(app_user.c.login))
+    return store.list_users(db)
 
 
 def _validate_place(db: Database, role: str, district_id, mo_id):
     if role not in ROLES:
         raise UserError(f"Роль «{role}» неизвестна; допустимы: {', '.join(ROLES)}")
     scope = ROLES[role].scope
-    with db.engine.connect() as c:
-        if scope == "district":
-            if district_id is None:
-                raise UserError("Для руководителя района укажите район (--district)")
-            if not c.execute(sa.select(schema.district.c.district_id).where(
-                    schema.district.c.district_id == int(district_id))).first():
-                raise UserError(f"Района с кодом {district_id} нет")
-            return int(district_id), None
-        if scope == "mo":
-            if mo_id is None:
-                raise UserError("Для руководителя МО укажите организацию (--mo)")
-            r = c.execute(sa.select(schema.mo.c.district_id).where(schema.mo.c.mo_id == int(mo_id))).first()
-            if not r:
-                raise UserError(f"Организации с кодом {mo_id} нет")
-            return int(r.district_id), int(mo_id)
+    if scope == "district":
+        if district_id is None:
+            raise UserError("Для руководителя района укажите район (--district)")
+        if not store.district_exists(db, district_id):
+            raise UserError(f"Района с кодом {district_id} нет")
+        return int(district_id), None
+    if scope == "mo":
+        if mo_id is None:
+            raise UserError("Для руководителя МО укажите организацию (--mo)")
+        district = store.mo_district(db, mo_id)
+        if district is None:
+            raise UserError(f"Организации с кодом {mo_id} нет")
+        return district, int(mo_id)
     return None, None
 
 
 def create(db: Database, *, login: str, full_name: str, role: str, password: str, district_id=None, mo_id=None,
            by: str = "cli") -> User:
-    ensure(db)
     login = (login or "").strip()
     if not LOGIN_RX.match(login):
         raise UserError("Логин — от 3 до 64 латинских букв, цифр, точек, дефисов или подчёркиваний")
     district_id, mo_id = _validate_place(db, role, district_id, mo_id)
     check_password(password, login)
     now = dt.datetime.now().replace(microsecond=0)
-    with db.engine.begin() as c:
-        if c.execute(sa.select(app_user.c.user_id).where(app_user.c.login == login)).first():
-            raise UserError(f"Пользователь «{login}» уже есть")
-        uid = c.execute(app_user.insert().values(
-            login=login, full_name=(full_name or login).strip(), password_hash=hash_password(password), role=role,
-            district_id=district_id, mo_id=mo_id, is_active=True, created_at=now, password_changed_at=now,
-        ).returning(app_user.c.user_id)).scalar()
-        audit.record(db, "user_create", login=by, obj=login, details={"role": role, "district": district_id, "mo": mo_id},
-                     conn=c)
+    uid = store.insert(db, dict(
+        login=login, full_name=(full_name or login).strip(), password_hash=hash_password(password), role=role,
+        district_id=district_id, mo_id=mo_id, is_active=True, created_at=now, password_changed_at=now,
+    ), by=by, details={"role": role, "district": district_id, "mo": mo_id})
+    if uid is None:
+        raise UserError(f"Пользователь «{login}» уже есть")
     return get(db, uid)
 
 
@@ -177,27 +155,19 @@ def set_password(db: Database, login: str, password: str, by: str = "cli") -> No
     if not found:
         raise UserError(f"Пользователя «{login}» нет")
     check_password(password, login)
-    with db.engine.begin() as c:
-        c.execute(app_user.update().where(app_user.c.login == login).values(
-            password_hash=hash_password(password), password_changed_at=dt.datetime.now().replace(microsecond=0)))
-        audit.record(db, "password_change", login=by, obj=login, conn=c)
+    store.set_password_hash(db, login, hash_password(password), by=by)
 
 
 def set_active(db: Database, user_id: int, active: bool, by: str) -> None:
     u = get(db, user_id)
     if not u:
         raise UserError("Пользователь не найден")
-    with db.engine.begin() as c:
-        c.execute(app_user.update().where(app_user.c.user_id == u.user_id).values(is_active=bool(active)))
-        audit.record(db, "user_update", login=by, obj=u.login, details={"is_active": bool(active)}, conn=c)
+    store.set_active(db, u.user_id, u.login, active, by=by)
 
 
 def touch_login(db: Database, user: User, stored_hash: str, password: str) -> None:
-    values = {"last_login_at": dt.datetime.now().replace(microsecond=0)}
-    if _hasher.check_needs_rehash(stored_hash):
-        values["password_hash"] = hash_password(password)
-    with db.engine.begin() as c:
-        c.execute(app_user.update().where(app_user.c.user_id == user.user_id).values(**values))
+    rehashed = hash_password(password) if _hasher.check_needs_rehash(stored_hash) else None
+    store.touch_login(db, user.user_id, rehashed)
 
 
 def generate_password() -> str:
@@ -212,15 +182,9 @@ def generate_password() -> str:
 def ensure_demo_users(app) -> list[tuple[str, str, str]] | None:
     """In demo mode, create one user per role on first start; print and save the passwords once."""
     db: Database = app.extensions["iam"]["db"]
-    ensure(db)
-    with db.engine.connect() as c:
-        if c.execute(sa.select(sa.func.count()).select_from(app_user)).scalar():
-            return None
-        kolp = c.execute(sa.select(schema.district.c.district_id).where(schema.district.c.name == "Колпинский")).scalar()
-        mo_id = c.execute(sa.select(schema.mo.c.mo_id).where(schema.mo.c.district_id == kolp,
-                                                             schema.mo.c.kind == "adult_polyclinic")
-                          .order_by(schema.mo.c.mo_id).limit(1)).scalar()
-        mo_name = c.execute(sa.select(schema.mo.c.short_name).where(schema.mo.c.mo_id == mo_id)).scalar()
+    if store.count(db):
+        return None
+    kolp, mo_id, mo_name = store.demo_places(db)
     plan = [("admin", "Администратор системы", "admin", None, None),
             ("chair", "Руководитель комитета", "committee", None, None),
             ("kolpino", "Руководитель Колпинского района", "district", kolp, None),

@@ -263,7 +263,8 @@ def vaccinations(st: Structure, patients: pd.DataFrame, seed: int, start: dt.dat
         age = (sept1 - birth).astype(np.int64) / 365.25
         p = np.where(age < 18, 0.3, np.where(age < 60, 0.25, 0.45))
         sel = (attach > 0) & (age >= 0.5) & (rng.random(len(pid)) < p)
-        day = np.floor(rng.choice(4, size=sel.sum(), p=[0.2, 0.45, 0.25, 0.1]) * 30.5 + rng.random(sel.sum()) * 30).astype(np.int64)
+        day = np.floor(rng.choice(4, size=sel.sum(), p=[0.2, 0.45, 0.25, 0.1]) * 30.5
+                       + rng.random(sel.sum()) * 30).astype(np.int64)
         d = sept1 + day * DAY
         keep = (d >= t_start) & (d <= t_end)
         frames.append(pd.DataFrame({"patient_id": pid[sel][keep], "mo_id": attach[sel][keep], "vaccine": "FLU",

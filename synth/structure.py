@@ -14,6 +14,7 @@ import pandas as pd
 
 from . import catalog as cat
 
+
 def rng_for(seed: int, stream: str, *extra: int) -> np.random.Generator:
     """An independent, reproducible random stream for one part of the generation.
 

@@ -33,8 +33,8 @@ def test_working_days_follow_the_production_calendar(start, n, expected):
     assert CAL.add_working_days(D(start), n) == D(expected)
 
 
-@pytest.mark.parametrize("a,b,expected", [("2025-12-29", "2026-01-16", 6), ("2025-12-30", "2026-01-16", 5), ("2026-04-27", "2026-05-15", 12),
-                                          ("2026-11-02", "2026-11-09", 4)])
+@pytest.mark.parametrize("a,b,expected", [("2025-12-29", "2026-01-16", 6), ("2025-12-30", "2026-01-16", 5),
+                                          ("2026-04-27", "2026-05-15", 12), ("2026-11-02", "2026-11-09", 4)])
 def test_working_days_between(a, b, expected):
     assert CAL.working_days_between(D(a), D(b)) == expected
 
@@ -89,10 +89,12 @@ def clinic(empty_db, make_app):
                                                  channel="portal", specialty_id=b[2], doctor_id=b[1], mo_id=10,
                                                  suspicion=b[5], status=b[6]) for b in bookings])
         # the schedule after 1 February 2026: what is free as of that date
-        free = [(101, 2, 4, T(2026, 2, 3, 9), True), (102, 2, 4, T(2026, 2, 5, 9), True), (103, 2, 4, T(2026, 2, 2, 9), False),
-                (104, 1, 1, T(2026, 2, 24, 9), True), (105, 3, 4, T(2026, 2, 3, 10), False), (106, 4, 20, T(2026, 3, 30, 9), True)]
+        free = [(101, 2, 4, T(2026, 2, 3, 9), True), (102, 2, 4, T(2026, 2, 5, 9), True),
+                (103, 2, 4, T(2026, 2, 2, 9), False), (104, 1, 1, T(2026, 2, 24, 9), True),
+                (105, 3, 4, T(2026, 2, 3, 10), False), (106, 4, 20, T(2026, 3, 30, 9), True)]
         c.execute(schema.slot.insert(), [dict(slot_id=i, doctor_id=d, mo_id=10, specialty_id=sp, slot_start=st,
-                                              duration_min=15, is_bookable=ok, published_at=T(2026, 1, 1)) for i, d, sp, st, ok in free])
+                                              duration_min=15, is_bookable=ok, published_at=T(2026, 1, 1))
+                                         for i, d, sp, st, ok in free])
         # slot 101 was booked on 20 January (taken as of 1 February); slot 102 only on 5 February (free then)
         c.execute(schema.booking.insert(), [
             dict(booking_id=201, slot_id=101, patient_id=1, booked_at=T(2026, 1, 20, 9), slot_start=T(2026, 2, 3, 9),

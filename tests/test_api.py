@@ -6,8 +6,8 @@ import io
 
 import pytest
 
+from core.periods import parse_period
 from metrics.evaluate import Context, children, registry
-from metrics.periods import parse_period
 
 
 def test_meta_and_registry(client_as):

@@ -1,11 +1,10 @@
 """Loader cache: hits within a data version, invalidated when marts are rebuilt."""
 from __future__ import annotations
 
-
+from core.periods import parse_period
 from data_access import marts as M
 from data_access import schema
 from metrics.evaluate import Context, children
-from metrics.periods import parse_period
 
 
 def test_rebuilding_marts_invalidates_cached_values(city_copy, make_app):

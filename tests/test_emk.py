@@ -11,9 +11,9 @@ import pytest
 
 from components.tablespec import build
 from data_access import emk as K
-from data_access import units as U
 from data_access import marts as M
 from data_access import reference, schema
+from data_access import units as U
 from data_access.scope import CITY
 from data_access.setup import create_contract
 from data_access.workcal import calendar_frame
@@ -127,7 +127,7 @@ def test_exports_equal_the_table(client_as, city_app, name):
     rows = list(csv.reader(io.StringIO(res.get_data(as_text=True).lstrip("\ufeff")), delimiter=";"))
     assert rows[0] == [col["name"] for col in spec.columns]
     assert len(rows) - 1 == len(spec.records)
-    from components import fmt
+    from core import fmt
     for got, rec in zip(rows[1:], spec.records):
         for cell, col in zip(got, spec.columns):
             v = rec.get(col["id"])

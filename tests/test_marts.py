@@ -132,7 +132,8 @@ def test_emd_marts(city, raw):
                 x[x["episode_id"].notna()].groupby("month").size())
     day = mart(db, "mart_emd_day")
     sent = d.dropna(subset=["sent_at"])
-    assert_same(day.groupby(["day", "mo_id"])["sent"].sum(), sent.groupby([sent["sent_at"].dt.normalize().rename("day"), "mo_id"]).size())
+    assert_same(day.groupby(["day", "mo_id"])["sent"].sum(),
+                sent.groupby([sent["sent_at"].dt.normalize().rename("day"), "mo_id"]).size())
 
 
 def test_booking_marts_with_working_days(city, raw):
@@ -294,13 +295,21 @@ def test_rollups_equal_their_mart(city, name):
 
 
 def test_the_evaluator_reads_the_smallest_table(city_app):
-    from metrics.evaluate import _table_for, registry
+    from data_access import units as U
     from data_access.scope import Scope
-    ind = registry()["access_primary_24h"]
-    ms = [ind.numerator, ind.denominator]
-    with city_app.app_context():
-        assert _table_for(ms, "district").name == "mart_booking_district"
-        assert _table_for(ms, "mo", parent_level="district").name == "mart_booking_mo"
-        assert _table_for(ms, "doctor", parent_level="mo").name == "mart_booking"
-        assert _table_for(ms, "mo", scope=Scope(districts=frozenset({1}), mos=frozenset({5}))).name == "mart_booking_mo"
+    from metrics import query as Q
+    from metrics.evaluate import registry
 
+    def table(by, unit=U.CITY, scope=Scope()):
+        q = Q.months_query([ind.numerator.name, ind.denominator.name], by, unit, months=[dt.date(2026, 9, 1)])
+        (_, sel), = Q.statements(q, scope)
+        return sel.get_final_froms()[0].name
+
+    ind = registry()["access_primary_24h"]
+    with city_app.app_context():
+        district = U.unit("district", int(U.districts()["district_id"].iloc[0]))
+        mo = U.unit("mo", int(U.organisations()["mo_id"].iloc[0]))
+        assert table(("district",)) == "mart_booking_district"
+        assert table(("mo",), district) == "mart_booking_mo"
+        assert table(("doctor",), mo) == "mart_booking"
+        assert table(("mo",), scope=Scope(districts=frozenset({1}), mos=frozenset({5}))) == "mart_booking_mo"

@@ -10,14 +10,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from core.periods import PeriodError, parse_period
 from data_access import marts as M
 from data_access import schema
 from data_access.setup import create_contract
 from metrics import RegistryError, load_registry
-from metrics.model import REGISTRY_PATH, parse_registry
-from metrics.periods import PeriodError, parse_period
-from metrics.scoring import gap, status
 from metrics.evaluate import percentile_from_hist
+from metrics.model import REGISTRY_PATH, parse_registry
+from metrics.scoring import gap, status
 
 
 # ---------------------------------------------------------------- registry
@@ -130,7 +130,7 @@ def test_percentile_from_histogram_equals_a_row_by_row_reading(seed, p):
     for (unit, tag), grp in h.groupby(["unit_id", "tag"]):
         grp = grp.sort_values("v")
         total, running = grp["w"].sum(), 0.0
-        for v, w in zip(grp["v"], grp["w"]):
+        for v, w in zip(grp["v"], grp["w"]):  # noqa: B007  (v after the break is the percentile)
             running += w
             if running >= p * total:
                 break
@@ -165,9 +165,10 @@ def tiny(empty_db, make_app):
                                                    wait_norm="h24")])
         c.execute(schema.department.insert(), [dict(dept_id=1, mo_id=10, name="Отд", profile="therapy"),
                                                dict(dept_id=2, mo_id=20, name="Отд", profile="therapy")])
-        c.execute(schema.doctor.insert(), [dict(doctor_id=100, full_name="Иванова А. А.", sex="F", specialty_id=1, mo_id=10, dept_id=1),
-                                           dict(doctor_id=101, full_name="Петров Б. Б.", sex="M", specialty_id=1, mo_id=10, dept_id=1),
-                                           dict(doctor_id=200, full_name="Сидорова В. В.", sex="F", specialty_id=1, mo_id=20, dept_id=2)])
+        c.execute(schema.doctor.insert(), [
+            dict(doctor_id=100, full_name="Иванова А. А.", sex="F", specialty_id=1, mo_id=10, dept_id=1),
+            dict(doctor_id=101, full_name="Петров Б. Б.", sex="M", specialty_id=1, mo_id=10, dept_id=1),
+            dict(doctor_id=200, full_name="Сидорова В. В.", sex="F", specialty_id=1, mo_id=20, dept_id=2)])
         c.execute(M.mart_booking.insert(), [
             _booking(M26_10, 1, 10, 100, 8, 10), _booking(M26_10, 1, 10, 101, 3, 5), _booking(M26_10, 2, 20, 200, 9, 10),
             _booking(M26_10, 1, 10, 100, 7, 7, cat="specialist"),  # filtered out of the primary-care indicator

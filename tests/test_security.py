@@ -104,7 +104,7 @@ def test_lockout_after_repeated_failures(city_app):
         users.create(city_app.extensions["iam"]["db"], login="victim", full_name="Жертва", role="analyst",
                      password=PASSWORD)
     c = city_app.test_client()
-    for i in range(5):
+    for _ in range(5):
         res = login(c, "victim", "wrong-password-1")
         assert res.status_code == 401 and "Неверный логин или пароль" in res.get_data(as_text=True)
     res = login(c, "victim", PASSWORD)  # even the right password is refused while locked

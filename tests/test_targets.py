@@ -5,9 +5,9 @@ import datetime as dt
 
 import pytest
 
+from core.periods import parse_period
 from metrics import evaluate as E
 from metrics import targets as TG
-from metrics.periods import parse_period
 
 CODE = "emk_coverage"
 

@@ -5,12 +5,12 @@ import datetime as dt
 
 import pytest
 
+from core.periods import parse_period
 from data_access import tasks as T
 from data_access.scope import ScopeError
-from metrics import control
 from metrics import evaluate as E
-from metrics.periods import parse_period
 from security import users
+from services import control
 from tests.conftest import create_users, csrf_header, login
 
 CODE = "emk_coverage"
@@ -67,8 +67,9 @@ def test_lifecycle_with_roles_history_and_comments(ctx):
     assert fields == [("created", "Новая"), ("status", "В работе"), ("status", "На проверке"), ("status", "Выполнена")]
     assert [h["author"] for h in t["history"]] == ["kolpino", "glavvrach", "glavvrach", "kolpino"]
     assert t["comments"][0]["text"] == "Эпикризы отправляются ежедневно"
-    from data_access.app_schema import audit_log
     import sqlalchemy as sa
+
+    from data_access.app_schema import audit_log
     with db.engine.connect() as c:
         actions = [r.action for r in c.execute(sa.select(audit_log.c.action).where(
             audit_log.c.object == f"task:{t['task_id']}"))]

@@ -5,7 +5,7 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 
-from components.fmt import MONTHS, MONTHS_GEN
+from .fmt import MONTHS, MONTHS_GEN
 
 KINDS = {"month": "месяц", "quarter": "квартал", "year": "год", "ytd": "с начала года"}
 
@@ -43,14 +43,14 @@ class Period:
 
     @property
     def label(self) -> str:
-        f, l = self.first, self.last
+        f, last = self.first, self.last
         if self.kind == "month":
             return f"{MONTHS[f.month - 1]} {f.year}"
         if self.kind == "quarter":
             return f"{(f.month - 1) // 3 + 1} квартал {f.year}"
         if self.kind == "year":
             return f"{f.year} год"
-        return f"январь–{MONTHS[l.month - 1]} {l.year}" if l.month > 1 else f"январь {l.year}"
+        return f"январь–{MONTHS[last.month - 1]} {last.year}" if last.month > 1 else f"январь {last.year}"
 
     def shift_years(self, k: int) -> "Period":
         return Period(self.kind, month_add(self.first, 12 * k), month_add(self.last, 12 * k))
@@ -81,6 +81,15 @@ _MONTH = re.compile(r"^(\d{4})-(\d{1,2})$")
 _QUARTER = re.compile(r"^(\d{4})-[QqКк]([1-4])$")
 _YEAR = re.compile(r"^(\d{4})$")
 _YTD = re.compile(r"^(\d{4})-(\d{1,2})-(?:YTD|ytd)$")
+
+
+def months_between(first: dt.date, last: dt.date) -> tuple[dt.date, ...]:
+    """The first days of the months from ``first``'s month to ``last``'s, inclusive."""
+    out, m = [], first.replace(day=1)
+    while m <= last:
+        out.append(m)
+        m = month_add(m, 1)
+    return tuple(out)
 
 
 def parse_period(text: str | None) -> Period:

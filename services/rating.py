@@ -21,14 +21,13 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from core.periods import Period
 from data_access import units as U
 from data_access.cache import cached
 from data_access.scope import CITY, Scope, ScopeError
-
-from . import scoring
-from .evaluate import Context, children, registry
-from .periods import Period
-from .targets import targets_for
+from metrics import scoring
+from metrics.evaluate import Context, children, registry
+from metrics.targets import targets_for
 
 FLAG_TEXT = {"incomplete": "данные неполные: полнота передачи СЭМД ниже порога",
              "few": "мало показателей с данными"}
@@ -141,7 +140,7 @@ def compute(level: str, period: Period, parent: int | None = None, scope: Scope 
         raise ValueError("Рейтинг строится для районов (district) или организаций (mo)")
     if level == "mo" and parent is not None:
         if U.unit("district", parent) is None:
-            from .evaluate import NotFound
+            from metrics.evaluate import NotFound
             raise NotFound(f"Района {parent} нет")
         scope.require_district(int(parent))
     cfg = registry().rating
@@ -202,7 +201,7 @@ def explain(r: Rating, unit_id: int) -> dict:
 
 def group_trend(group: str, level: str, unit_id, last_month, n_months: int = 12, scope: Scope = CITY) -> pd.DataFrame:
     """A group's score (weighted mean of its indicators' scores) month by month for one unit."""
-    from .evaluate import trend
+    from metrics.evaluate import trend
     rows = []
     for ind in registry():
         if ind.group != group or ind.weight <= 0 or not ind.valid_at(level):

@@ -3,26 +3,21 @@ from __future__ import annotations
 
 import datetime as dt
 
-import sqlalchemy as sa
-
-from . import schema
-from . import tasks as T
-from .app_schema import control_task, ensure
+from core.periods import Period
+from data_access import tasks as T
+from data_access import users as user_store
 
 
 def ensure_demo_tasks(app) -> int:
     """Create the demo tasks once (when there are no tasks); returns how many were created."""
     from api.tasks import data_link
     from metrics import evaluate as E
-    from metrics.periods import Period
     from security import users
     db = app.extensions["iam"]["db"]
-    ensure(db)
     with app.app_context():
-        with db.engine.connect() as c:
-            if c.execute(sa.select(sa.func.count()).select_from(control_task)).scalar():
-                return 0
-            kolp = c.execute(sa.select(schema.district.c.district_id).where(schema.district.c.name == "Колпинский")).scalar()
+        if T.count(db):
+            return 0
+        kolp = user_store.demo_places(db)[0]
         chair, head = users.by_login(db, "chair"), users.by_login(db, "kolpino")
         chief = users.by_login(db, "glavvrach")
         span = E.data_span()

@@ -3,10 +3,9 @@ from __future__ import annotations
 
 import datetime as dt
 
+from core.periods import Period
 from data_access.scope import CITY
-
-from . import evaluate as E
-from .periods import Period
+from metrics import evaluate as E
 
 
 def outcome(task: dict, today: dt.date | None = None) -> dict | None:

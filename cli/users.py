@@ -6,8 +6,8 @@ import sys
 import click
 from flask.cli import with_appcontext
 
-from .roles import ROLES
-from .users import UserError
+from security.roles import ROLES
+from security.users import UserError
 
 
 def _read_password(confirm: bool = True) -> str:
@@ -17,7 +17,7 @@ def _read_password(confirm: bool = True) -> str:
 
 
 def register(app) -> None:
-    from cli import CliError, _db
+    from . import CliError, _db
 
     @app.cli.command("create-user")
     @click.option("--login", required=True, help="Логин")
@@ -28,7 +28,7 @@ def register(app) -> None:
     @with_appcontext
     def create_user(login, role, name, district, mo):
         """Создать пользователя; пароль читается со стандартного ввода."""
-        from . import users
+        from security import users
         db = _db()
         password = _read_password()
         try:
@@ -43,7 +43,7 @@ def register(app) -> None:
     @with_appcontext
     def set_password(login):
         """Сменить пароль; новый пароль читается со стандартного ввода."""
-        from . import users
+        from security import users
         db = _db()
         try:
             users.set_password(db, login, _read_password(), by="cli")
@@ -57,7 +57,7 @@ def register(app) -> None:
     @with_appcontext
     def create_token(login, name):
         """Выпустить API-токен (печатается один раз)."""
-        from . import tokens, users
+        from security import tokens, users
         db = _db()
         found = users.by_login(db, login)
         if not found:

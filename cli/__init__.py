@@ -104,10 +104,14 @@ def run_demo_data(db: Database, scale: float, seed: int, months: int, end: dt.da
 
 def register(app: Flask) -> None:
     @app.cli.command("demo-data")
-    @click.option("--scale", type=RuNumber(float, "Масштаб"), default=None, help="Масштаб: 1,0 — весь город (5,6 млн человек)")
-    @click.option("--seed", type=RuNumber(int, "Зерно"), default=None, help="Зерно генератора (одинаковое зерно — одинаковые данные)")
-    @click.option("--months", type=RuNumber(int, "Число месяцев"), default=None, help="Сколько месяцев истории (не меньше 27 для сравнения с прошлым годом)")
-    @click.option("--end", "end", callback=_month, default=None, help="Последний месяц истории ГГГГ-ММ (по умолчанию — последний полный)")
+    @click.option("--scale", type=RuNumber(float, "Масштаб"), default=None,
+                  help="Масштаб: 1,0 — весь город (5,6 млн человек)")
+    @click.option("--seed", type=RuNumber(int, "Зерно"), default=None,
+                  help="Зерно генератора (одинаковое зерно — одинаковые данные)")
+    @click.option("--months", type=RuNumber(int, "Число месяцев"), default=None,
+                  help="Сколько месяцев истории (не меньше 27 для сравнения с прошлым годом)")
+    @click.option("--end", "end", callback=_month, default=None,
+                  help="Последний месяц истории ГГГГ-ММ (по умолчанию — последний полный)")
     @click.option("--no-marts", is_flag=True, help="Не строить витрины")
     @with_appcontext
     def demo_data(scale, seed, months, end, no_marts):
@@ -158,14 +162,14 @@ def register(app: Flask) -> None:
         if not st.has_data:
             click.echo("Данных нет: flask --app app demo-data")
 
-    from security import cli as security_cli
-    security_cli.register(app)
+    from . import users as users_cli
+    users_cli.register(app)
 
 
 def prepare_demo(app: Flask) -> None:
     """First start in demo mode: generate data and build marts when the database is empty."""
-    from data_access.status import data_status
     from data_access.marts import build_marts
+    from data_access.status import data_status
     with app.app_context():
         db: Database = app.extensions["iam"]["db"]
         cfg = app.extensions["iam"]["config"]
@@ -183,5 +187,5 @@ def prepare_demo(app: Flask) -> None:
                 bar.close()
         from security import users
         users.ensure_demo_users(app)
-        from data_access.demo_tasks import ensure_demo_tasks
+        from .demo import ensure_demo_tasks
         ensure_demo_tasks(app)

@@ -1,0 +1,1 @@
+"""Core: periods and number formatting — no dependencies on other layers."""

@@ -1,0 +1,99 @@
+"""Mart tables: one per question grain, each with a ``month`` column; and the build log."""
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy import BigInteger, Date, DateTime, Float, Integer, SmallInteger, String
+
+marts = sa.MetaData()
+
+
+def _mart(name, *cols, doc):
+    return sa.Table(name, marts, sa.Column("month", Date, nullable=False, doc="Месяц (первое число)"), *cols,
+                    info={"doc": doc})
+
+
+def _n(name, doc=""):
+    return sa.Column(name, BigInteger, nullable=False, default=0, doc=doc)
+
+
+def _dims(*names):
+    types = {"district_id": SmallInteger, "mo_id": Integer, "dept_id": Integer, "doctor_id": Integer,
+             "specialty_id": SmallInteger, "spec_category": String(16), "kind_code": String(16),
+             "channel": String(12), "suspicion": String(6), "program": String(12), "vaccine": String(8),
+             "icd3": String(3), "sex": String(1), "age_group": SmallInteger, "status": String(20),
+             "reason": String(160), "wait_days": SmallInteger, "mo_kind": String(24)}
+    return [sa.Column(n, types[n], nullable=n not in ("district_id",)) for n in names]
+
+
+mart_visits = _mart("mart_visits", *_dims("district_id", "mo_id", "dept_id", "doctor_id", "specialty_id", "spec_category"),
+                    _n("visits"), _n("visits_disease"), _n("visits_prevention"), _n("visits_dispensary"),
+                    _n("visits_urgent"), _n("visits_new_dx"), _n("shifts", "Дни приёма врача (смены)"),
+                    _n("patients", "Уникальные пациенты врача за месяц (не суммируются между врачами)"),
+                    doc="Посещения по врачам за месяц.")
+mart_morbidity = _mart("mart_morbidity", *_dims("district_id", "mo_id", "icd3", "sex", "age_group"),
+                       _n("cases"), _n("new_cases"),
+                       doc="Случаи заболеваний по району проживания, МО прикрепления, рубрике МКБ-10, полу и возрасту.")
+mart_population = _mart("mart_population", *_dims("district_id", "mo_id", "sex", "age_group"), _n("population"),
+                        doc="Население на начало месяца по району проживания, МО прикрепления, полу и возрасту.")
+mart_emd_coverage = _mart("mart_emd_coverage", *_dims("district_id", "mo_id", "dept_id", "doctor_id", "kind_code"),
+                          _n("required", "Случаи (осмотры), по которым документ обязателен"),
+                          _n("with_doc", "…из них с созданным документом"),
+                          _n("with_registered", "…из них с документом, зарегистрированным в РЭМД"),
+                          _n("registered_1d", "…зарегистрированным не позднее суток после закрытия случая"),
+                          doc="Охват случаев обязательными СЭМД (по месяцу закрытия случая).")
+mart_emd_flow = _mart("mart_emd_flow", *_dims("district_id", "mo_id", "dept_id", "doctor_id", "kind_code"),
+                      _n("created"), _n("signed"), _n("sent"), _n("registered"), _n("rejected_regional"),
+                      _n("rejected_federal"), _n("transmission_error"), _n("awaiting"), _n("sent_1d"),
+                      _n("reg_lt1h"), _n("reg_lt24h"), _n("reg_lt3d"), _n("reg_lt7d"), _n("reg_later"),
+                      doc="Путь документов (по месяцу создания): создан → подписан → отправлен → зарегистрирован; "
+                          "задержка регистрации от закрытия случая по корзинам.")
+mart_emd_reject = _mart("mart_emd_reject", *_dims("district_id", "mo_id", "kind_code", "status", "reason"), _n("docs"),
+                        doc="Отказы в регистрации по причинам.")
+mart_emd_day = sa.Table("mart_emd_day", marts, sa.Column("day", Date, nullable=False),
+                        sa.Column("month", Date, nullable=False),
+                        *_dims("district_id", "mo_id"), _n("created"), _n("sent"), _n("registered"),
+                        info={"doc": "Поток документов по дням (для тепловой карты и поиска «молчащих» МО)."})
+mart_booking = _mart("mart_booking", *_dims("district_id", "mo_id", "doctor_id", "specialty_id", "spec_category",
+                                             "channel", "suspicion"),
+                     _n("bookings"), _n("attended"), _n("no_show"), _n("cancelled"), _n("pending"),
+                     _n("normed", "Записи с нормативом ожидания"), _n("within_norm"), _n("within_24h"),
+                     _n("wait_days_sum"),
+                     doc="Записи на приём по месяцу обращения, с соблюдением нормативов ожидания.")
+mart_wait_channel = _mart("mart_wait_channel", *_dims("district_id", "mo_id", "spec_category", "channel", "wait_days"),
+                          _n("bookings"),
+                          doc="Гистограмма ожидания (календарные дни 0…90, 91 = больше) по каналам записи.")
+mart_wait_spec = _mart("mart_wait_spec", *_dims("district_id", "mo_id", "specialty_id", "spec_category", "wait_days"),
+                       _n("bookings"), doc="Гистограмма ожидания по специальностям.")
+mart_wait_hist = _mart("mart_wait_hist", *_dims("district_id", "mo_id", "spec_category", "wait_days"), _n("bookings"),
+                       doc="Гистограмма ожидания по группам специальностей — для медиан и перцентилей на любом уровне "
+                           "(строится из mart_wait_channel).")
+mart_slots = _mart("mart_slots", *_dims("district_id", "mo_id", "doctor_id", "specialty_id", "spec_category"),
+                   _n("slots", "Ячейки расписания"), _n("bookable", "…открытые для записи"),
+                   _n("booked", "…занятые записью"), _n("attended", "…пациент пришёл"), _n("no_show", "…неявка"),
+                   _n("cancelled", "…запись отменена"),
+                   doc="Использование расписания по месяцу приёма: предложено, занято, явки, неявки, отмены.")
+mart_staff = _mart("mart_staff", *_dims("district_id", "mo_id", "dept_id", "specialty_id", "spec_category"),
+                   _n("positions"), sa.Column("rates", Float, nullable=False, default=0), _n("filled"), _n("vacant"),
+                   _n("filled_open", "Занятые должности, врач которых имел открытые для записи ячейки в месяце"),
+                   doc="Штатные должности, их занятость и открытость для записи.")
+mart_pregnancy = _mart("mart_pregnancy", *_dims("district_id", "mo_id", "doctor_id"),
+                       _n("registered"), _n("registered_lt12"), _n("active_end"), _n("high_risk_active"),
+                       _n("births"), _n("births_term"), _n("births_preterm"), _n("losses"), _n("births_5visits"),
+                       _n("s1_due"), _n("s1_in_window"), _n("s2_due"), _n("s2_in_window"), _n("s3_due"),
+                       _n("s3_in_window"),
+                       doc="Беременные: постановка на учёт, наблюдение, исходы и скрининги (окно скрининга "
+                           "закрылось в этом месяце: due; сделан в окне: in_window).")
+mart_prevention = _mart("mart_prevention", *_dims("district_id", "mo_id", "program"),
+                        sa.Column("plan_month", Float, nullable=False, default=0, doc="Годовой план / 12"),
+                        _n("plan_year"), _n("stage1_done"), _n("stage2_referred"), _n("stage2_done"),
+                        doc="Профилактические осмотры и диспансеризация против плана.")
+mart_vaccination = _mart("mart_vaccination", *_dims("district_id", "mo_id", "vaccine"),
+                         _n("doses"), _n("cohort", "Дети, достигшие в месяце возраста оценки охвата"),
+                         _n("covered", "…из них привитые к этому возрасту"),
+                         doc="Прививки и охват когорт (V1 кори к 24 мес., RV к 7 годам, АКДС V1 к 12 мес.).")
+
+build_log = sa.Table(
+    "mart_build_log", marts,
+    sa.Column("mart", String(40), primary_key=True), sa.Column("month", Date, primary_key=True),
+    sa.Column("rows", BigInteger, nullable=False), sa.Column("built_at", DateTime, nullable=False),
+    info={"doc": "Когда и сколько строк построено в каждой витрине за каждый месяц."})

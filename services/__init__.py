@@ -1,0 +1,1 @@
+"""Services: ratings and control tasks, built on the semantic layer."""
