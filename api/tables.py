@@ -38,11 +38,16 @@ def plain(v):
     return v
 
 
+def _row(spec, r: dict) -> dict:
+    out = {c["id"]: plain(r.get(c["id"])) for c in spec.columns}
+    unit_id = r.get("child_id", r.get("place_id"))  # the unit a row stands for (-1: the city as a standard)
+    return out | ({"id": plain(unit_id)} if unit_id is not None else {})
+
+
 def table_json(spec) -> dict:
     return {"title": spec.title, "subtitle": spec.subtitle, "params": spec.params,
             "columns": [{"id": c["id"], "name": c["name"]} for c in spec.columns],
-            "rows": [{c["id"]: plain(r.get(c["id"])) for c in spec.columns} | ({"id": plain(r["child_id"])} if "child_id" in r else {})
-                     for r in spec.records]}
+            "rows": [_row(spec, r) for r in spec.records]}
 
 
 def subject_table(subject: str, part: str):

@@ -51,11 +51,13 @@ class View:
         extra: further URL parameters the page keeps (filters, a date).
         reset_on_drill: extra parameters dropped when going to a child unit.
         default_period: the period shown when the URL names none.
+        group: the registry group whose indicators are the page's KPI cards.
     """
     page: str
     path: str
     drill: str
     prefix: str
+    group: str | None = None
     extra: tuple[str, ...] = ()
     reset_on_drill: tuple[str, ...] = ()
     default_period: Callable[[dt.date, dt.date], Period] = latest_month
@@ -149,6 +151,11 @@ class PageState:
         u = self.unit
         name = f"{U.unit('mo', u.mo_id).name} — {u.name}" if u.level == "spec" else u.name
         return f"{name} · {self.period.label}"
+
+    def cards(self, **col) -> list:
+        """KPI cards of every indicator of the view's registry group computed at the unit's level."""
+        from .kpi import group_cards
+        return group_cards(self.view.group, self.unit, self.period, self.scope, **col) if self.view.group else []
 
     def store(self, **extra):
         """The page-state store the period picker and the drill callback read."""

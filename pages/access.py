@@ -11,7 +11,6 @@ from dash import Input, Output, State, callback, dcc, html, no_update
 from components import charts
 from core import fmt
 from components.guard import scoped
-from components.kpi import group_cards
 from components.period import ids, picker
 from components.scorecard import LIGHT
 from components.shell import NAV
@@ -31,7 +30,7 @@ CHILDREN = "acc-children-table"
 CHANNEL_COLORS = {"portal": "#0d6efd", "call_center": "#6f42c1", "infomat": "#20c997", "registry": "#fd7e14",
                   "referral": "#6c757d"}
 VIEW_STATE = ids("access")["state"]
-VIEW = View(page="access", path="/access", drill="access", prefix="acc", extra=("date",))
+VIEW = View(page="access", path="/access", drill="access", prefix="acc", group="access", extra=("date",))
 
 
 def layout(level=None, id=None, mo=None, period=None, date=None, **_):  # noqa: A002
@@ -50,7 +49,7 @@ def _render(st: PageState):
     except TableParamError as exc:
         raise Problem(str(exc)) from exc
     dparams = {**params, "date": as_of.isoformat()}
-    cards = group_cards("access", n, per, scope, md=4, xl=3)
+    cards = st.cards(md=4, xl=3)
 
     # the mix of channels month by month (24 months)
     months24 = tuple(m for m in E.data_months() if m <= per.last)[-24:]

@@ -9,7 +9,6 @@ from dash import dcc, html
 from components import charts
 from core import fmt
 from components.guard import scoped
-from components.kpi import group_cards
 from components.period import picker, url
 from components.view import PageState, View, drill_table, page
 from components.tablespec import build, section
@@ -24,7 +23,7 @@ from security import current_scope
 dash.register_page(__name__, path="/emk", name="ЭМК", title="Передача данных в ЭМК — ИАМ", order=40, menu="ЭМК")
 
 COVERAGE, TIMELINESS = "emk-coverage-table", "emk-timeliness-table"
-VIEW = View(page="emk", path="/emk", drill="emk", prefix="emk")
+VIEW = View(page="emk", path="/emk", drill="emk", prefix="emk", group="emk")
 
 
 def layout(level=None, id=None, period=None, **_):  # noqa: A002
@@ -47,7 +46,7 @@ def _layout(params: dict):
 def _render(st: PageState):
     n, per, scope, params = st.unit, st.period, st.scope, st.params
     child = st.child
-    cards = group_cards("emk", n, per, scope)
+    cards = st.cards()
     ind_level = n.level if n.level != "dept" else None
     ind_id = n.key
 

@@ -32,12 +32,12 @@ def _int(x):
 
 
 def default_view(ind, user):
-    """Where a person lands without an explicit level: their own part of the city."""
-    scope = user.scope if user else None
-    if scope is not None and scope.mos is not None and ind.valid_at("doctor"):
-        return "doctor", next(iter(scope.mos))
-    if scope is not None and scope.districts is not None and ind.valid_at("mo"):
-        return "mo", next(iter(scope.districts))
+    """Where a person lands without an explicit level: the children of their own unit."""
+    home = U.home(user.scope) if user else U.CITY
+    if home.level == "mo" and ind.valid_at("doctor"):
+        return "doctor", home.id
+    if home.level in ("district", "mo") and ind.valid_at("mo"):
+        return "mo", home.district_id
     return ("district", None) if ind.valid_at("district") else ("region", None)
 
 

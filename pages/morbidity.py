@@ -44,7 +44,7 @@ def _ytd(first: dt.date, last: dt.date) -> Period:
     return Period("ytd", dt.date(last.year, 1, 1), last)
 
 
-VIEW = View(page="morbidity", path="/morbidity", drill="morbidity", prefix="morb", extra=("icd", "sex", "age"),
+VIEW = View(page="morbidity", path="/morbidity", drill="morbidity", prefix="morb", group="morbidity", extra=("icd", "sex", "age"),
             default_period=_ytd)
 
 
@@ -82,7 +82,9 @@ def _render(st: PageState):
             icd_crumbs.append({"label": f"{f.icd_value} {icd.name(f.icd_value)}", "href": None})
     icd_crumbs[-1] = {"label": icd_crumbs[-1]["label"], "active": True}
 
-    blocks = [answer(level, uid, u, months, f, scope, city)]
+    unfiltered = f == MB.Filter()
+    # the registry's morbidity indicators count every disease, sex and age: shown when nothing is filtered
+    blocks = [dbc.Row(st.cards(md=6, xl=3)) if unfiltered else html.Div(), answer(level, uid, u, months, f, scope, city)]
     if level == "region":
         blocks.append(dbc.Row([
             dbc.Col([html.H5("Районы: стандартизованный показатель"),

@@ -9,7 +9,6 @@ from dash import Input, Output, State, callback, dcc, html, no_update
 from components import charts
 from core import fmt
 from components.guard import scoped
-from components.kpi import group_cards
 from components.period import ids, picker
 from components.scorecard import LIGHT
 from components.shell import NAV
@@ -26,7 +25,7 @@ dash.register_page(__name__, path="/pregnancy", name="Беременные", tit
 DATE, WEEKS = "preg-date", "preg-weeks"
 STATE = ids("pregnancy")["state"]
 REGISTER, STATUS = "preg-register-table", "preg-status-table"
-VIEW = View(page="pregnancy", path="/pregnancy", drill="pregnancy", prefix="preg", extra=("date", "weeks"),
+VIEW = View(page="pregnancy", path="/pregnancy", drill="pregnancy", prefix="preg", group="maternity", extra=("date", "weeks"),
             reset_on_drill=("date",))
 
 
@@ -50,7 +49,7 @@ def _render(st: PageState):
     except (ValueError, TableParamError) as exc:
         raise Problem(str(exc) if isinstance(exc, TableParamError) else "Число недель — от 1 до 12") from exc
     sparams = {"level": level, "id": uid, "date": d.isoformat(), "weeks": w}
-    cards = group_cards("maternity", u, per, scope, md=4, xl=True)
+    cards = st.cards(md=4, xl=True)
     obs = P.observed(level, uid, d, scope)
     risk = obs["risk_group"].value_counts() if len(obs) else None
     risk_fig = charts.empty("Никто не наблюдается")

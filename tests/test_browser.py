@@ -180,3 +180,27 @@ def test_morbidity_tile_map_and_icd_drill(dash_duo, city_app):
     wait_text(dash_duo, "#morb-answer", "с учётом возраста")
     assert "icd=9" in d.current_url
     assert clean_log(dash_duo) == []
+
+
+@pytest.mark.parametrize("login", ["kolpino", "glavvrach"])
+def test_every_page_opens_on_the_persons_own_unit(dash_duo, city_app, login):
+    """A district head lands on his district, an MO head on his organisation — on every page, with no parameters."""
+    from data_access import units as U
+    places = city_app.places[login]
+    with city_app.app_context():
+        district = U.unit("district", places["district_id"]).name
+        own = U.unit("mo", places["mo_id"]).name if places["mo_id"] else district
+        card = U.organisations().set_index("mo_id").loc[places["mo_id"], "name"] if places["mo_id"] else district
+    sign_in(dash_duo, city_app, login)
+    d = dash_duo.driver
+    wait_text(dash_duo, "#home-title", own)
+    for path, prefix in (("/emk", "emk"), ("/access", "acc"), ("/pregnancy", "preg"), ("/morbidity", "morb")):
+        d.get(dash_duo.server_url + path)
+        wait_text(dash_duo, f"#{prefix}-subtitle", own)
+        wait_text(dash_duo, f"#{prefix}-breadcrumbs", district)
+        assert "Санкт-Петербург" in d.find_element(By.ID, f"{prefix}-breadcrumbs").text
+    d.get(dash_duo.server_url + "/indicator/emk_coverage")
+    wait_text(dash_duo, "#breadcrumbs", own)
+    d.get(dash_duo.server_url + "/unit")
+    wait_text(dash_duo, "#unit-title", card)
+    assert clean_log(dash_duo) == []

@@ -416,3 +416,518 @@ def expect(w: World, rep: Report, what: str, u: Unit | None, a: Answer, refused:
     rep.check_names(what, a)
 
 
+
+def show(path: str, query: dict) -> str:
+    return path + ("?" + urlencode(query) if query else "")
+
+
+# ---------------------------------------------------------------- pages
+def pages() -> list[tuple[str, set]]:
+    """(path or path template, URL parameters of the layout) of every registered page."""
+    import dash
+    out = []
+    for page in dash.page_registry.values():
+        layout = page["layout"]
+        if not callable(layout):
+            continue
+        sig = inspect.signature(layout).parameters
+        out.append((page.get("path_template") or page["path"],
+                    {n for n, x in sig.items() if x.kind not in (x.VAR_KEYWORD, x.VAR_POSITIONAL)}))
+    return out
+
+
+def page_url(template: str, query: dict, code: str) -> tuple[str, dict]:
+    query, path = dict(query), template
+    for var in re.findall(r"<(\w+)>", template):
+        path = path.replace(f"<{var}>", str(query.pop(var, code if var == "code" else "")))
+    return path, query
+
+
+def check_pages(w: World, p: Person, rep: Report) -> None:
+    com = w.people_by_role["committee"]
+    for template, params in pages():
+        units = [u for u in p.own + p.foreign if (u.level == "task") == ("task_id" in params)]
+        probes = unit_queries(params, units, w.code)
+        if "<task_id>" in template:
+            probes = probes[1:]  # a task page has no default view
+        else:
+            path, q = page_url(template, {}, w.code)
+            a = render(w, p, path, q)
+            if a.broken:
+                rep.cases += 1
+                rep.fail(f"page {path}", f"error {a.error or a.status}")
+                continue
+            if a.status != 200 or a.refusal is not None:
+                continue  # the page is not for this role at all (refused by role; tests/test_security.py)
+            rep.cases += 1
+            rep.check_names(f"page {path}", a)
+        works = set()
+        for shape, query, u in probes:
+            if u is not None and p.inside(u):
+                path, q = page_url(template, query, w.code)
+                a = render(w, p, path, q)
+                expect(w, rep, f"page {show(path, q)}", u, a, a.refusal, "page", None)
+                if about(a, u):
+                    works.add(shape)
+        for shape, query, u in probes:
+            if u is None or p.inside(u):
+                continue
+            path, q = page_url(template, query, w.code)
+            if shape not in works and not about(render(w, com, path, q), u):
+                continue  # the page does not take this request even from the committee
+            before = forbidden_count(w, p.login)
+            a = render(w, p, path, q)
+            expect(w, rep, f"page {show(path, q)}", u, a, a.refusal, "page", before)
+
+
+@pytest.mark.parametrize("role", list(ROLES))
+def test_pages(world, role):
+    p = world.people_by_role[role]
+    rep = Report(p)
+    check_pages(world, p, rep)
+    rep.done("pages")
+
+
+# ---------------------------------------------------------------- Dash callbacks, crafted
+def parse_id(s: str):
+    return json.loads(s) if s.startswith("{") else s
+
+
+def stringify(cid) -> str:
+    return json.dumps(cid, sort_keys=True, separators=(",", ":"), ensure_ascii=False) if isinstance(cid, dict) else cid
+
+
+def wildcard(pattern) -> str | None:
+    if isinstance(pattern, dict):
+        for v in pattern.values():
+            if isinstance(v, list):
+                return v[0]
+    return None
+
+
+def matches(pattern, cid) -> bool:
+    if isinstance(pattern, str):
+        return pattern == cid
+    return isinstance(cid, dict) and set(cid) == set(pattern) and all(
+        isinstance(v, list) or cid[k] == v for k, v in pattern.items())
+
+
+def components(a: Answer) -> list[dict]:
+    if not hasattr(a, "_comps"):
+        a._comps = find_components(a.data, lambda pr: "id" in pr) if a.data is not None else []
+    return a._comps
+
+
+def id_tokens(cid) -> set:
+    return set(re.split(r"[-_]", cid)) if isinstance(cid, str) else set()
+
+
+class Crafter:
+    """Puts the ids of units outside the scope where a request carries unit ids."""
+
+    def __init__(self, p: Person, variant: dict, tasks: list):
+        self.p, self.v, self.hits = p, variant, []
+        self.task = next((t for t in tasks if not p.inside(t)), None)
+
+    def use(self, u: Unit) -> int:
+        self.hits.append(u)
+        return u.id
+
+    def value(self, v):
+        if isinstance(v, list):
+            return [self.value(x) for x in v]
+        if not isinstance(v, dict):
+            return v
+        lvl, out = v.get("level"), {}
+        for k, x in v.items():
+            if x in (None, "") or isinstance(x, (dict, list)):
+                out[k] = self.value(x)
+            elif k in ("id", "unit_id") and lvl in self.v:
+                out[k] = self.use(self.v[lvl])
+            elif k == "parent" and PARENT.get(lvl) in self.v:
+                out[k] = self.use(self.v[PARENT[lvl]])
+            elif k == "mo" and lvl == "spec":
+                out[k] = self.v["spec"].mo
+            elif k in ("district", "district_id"):
+                out[k] = self.use(self.v["district"])
+            elif k in ("mo", "mo_id"):
+                out[k] = self.use(self.v["mo"])
+            elif k == "task_id" and self.task is not None:
+                out[k] = self.use(self.task)
+            else:
+                out[k] = x
+        return out
+
+    def scalar(self, cid, prop, v):
+        """A dropdown or input named after a district or an organisation («tasks-district», «task-dlg-mo»)."""
+        t = id_tokens(cid)
+        if prop == "value" and not isinstance(v, (dict, list)):
+            if "district" in t:
+                return self.use(self.v["district"])
+            if "mo" in t:
+                return self.use(self.v["mo"])
+        return v
+
+    def row(self, v, child):
+        """A table cell or a chart point: the row or point of a unit of the child level."""
+        if child not in self.v:
+            return v
+        u = self.v[child]
+        if isinstance(v, dict) and "row_id" in v:
+            return {**v, "row_id": self.use(u)}
+        if isinstance(v, dict) and "points" in v:
+            return {"points": [{**v["points"][0], "customdata": self.use(u)}]}
+        return v
+
+    @property
+    def foreign(self) -> list:
+        return [u for u in self.hits if not self.p.inside(u)]
+
+
+DUE = (dt.date.today() + dt.timedelta(days=30)).isoformat()
+
+
+def trigger_value(comp: dict, prop: str):
+    """What a click or a change of the triggering component sends."""
+    pr = comp["props"]
+    v = pr.get(prop)
+    if prop == "n_clicks":
+        return 1
+    if prop == "active_cell":
+        cols = [c["id"] for c in pr.get("columns") or []]
+        links = [x["if"]["column_id"] for x in pr.get("style_data_conditional") or []
+                 if x.get("cursor") == "pointer" and "column_id" in x.get("if", {})]
+        col = (links or cols or ["name"])[0]
+        rows = pr.get("data") or [{}]
+        return {"row": 0, "column": cols.index(col) if col in cols else 0, "column_id": col, "row_id": rows[0].get("id")}
+    if prop == "clickData":
+        data = (pr.get("figure") or {}).get("data") or [{}]
+        cd = next((t["customdata"] for t in data if t.get("customdata")), [None])
+        return {"points": [{"curveNumber": 0, "pointNumber": 0, "customdata": cd[0]}]}
+    if prop == "value" and pr.get("options"):
+        other = [o.get("value") if isinstance(o, dict) else o for o in pr["options"]]
+        other = [o for o in other if o != v]
+        return other[0] if other else v
+    if prop == "value" and isinstance(v, list) and len(v) == 2 and all(isinstance(x, int) for x in v):
+        return [v[0], max(v[0], v[1] - 1)]  # a range slider moved
+    if prop == "date":
+        return (dt.date.fromisoformat(v[:10]) - dt.timedelta(days=1)).isoformat() if v else DUE
+    return v
+
+
+def plain_value(comp: dict, prop: str):
+    v = comp["props"].get(prop)
+    if v is None and prop == "date":
+        return DUE
+    if v is None and prop == "value" and comp["type"] in ("Input", "Textarea"):
+        return "Проверка области доступа"
+    return v
+
+
+def callback_requests(w: World, p: Person, key: str, spec: dict, variant: dict):
+    """Bodies of crafted requests to one callback: values from rendered pages, unit ids from ``variant``."""
+    deps = [("inputs", d) for d in spec["inputs"]] + [("state", d) for d in spec["state"]]
+    com = w.people_by_role["committee"].login
+    bases = [a for (login_, path, search), a in w.renders.items() if login_ == p.login] + \
+            [a for (login_, path, search), a in w.renders.items() if login_ == com]
+    seen, out = set(), []
+    for a in bases:
+        if a.status != 200 or a.refusal is not None or a.data is None:
+            continue
+        comps = components(a)
+        found = []
+        for kind, d in deps:
+            pat = parse_id(d["id"])
+            m = [c for c in comps if matches(pat, c["props"]["id"])]
+            if not m and (kind == "inputs" or wildcard(pat) not in ("ALL", "ALLSMALLER")):
+                break
+            found.append((kind, d, pat, m))
+        else:
+            body = build_body(w, p, key, spec, found, variant)
+            if body is not None and (s := json.dumps(body[0], sort_keys=True, default=str)) not in seen:
+                seen.add(s)
+                out.append(body)
+    if not out:  # no page shows these components to anybody: craft the request from the callback alone
+        found = []
+        for kind, d in deps:
+            pat = parse_id(d["id"])
+            if wildcard(pat):
+                if kind == "inputs" and wildcard(pat) == "MATCH":
+                    return []
+                found.append((kind, d, pat, []))
+            else:
+                found.append((kind, d, pat, [{"type": "", "props": {"id": pat}}]))
+        body = build_body(w, p, key, spec, found, variant)
+        out = [body] if body else []
+    return out
+
+
+def build_body(w, p, key, spec, found, variant):
+    craft = Crafter(p, variant, w.tasks)
+    child = None
+    for kind, d, pat, m in found:
+        for c in m:
+            v = c["props"].get(d["property"])
+            if isinstance(v, dict) and isinstance(v.get("child"), str):
+                child = v["child"]
+    trig_kind, trig_d, trig_pat, trig_m = next(f for f in found if f[0] == "inputs")
+    if not trig_m:
+        return None
+    trig = trig_m[0]
+    body = {"inputs": [], "state": []}
+    for kind, d, pat, m in found:
+        items = []
+        for c in m:
+            prop = d["property"]
+            if c is trig or (wildcard(pat) and kind == "inputs" and prop == "n_clicks"):
+                v = craft.row(trigger_value(c, prop), child)
+            else:
+                v = plain_value(c, prop)
+            v = craft.scalar(c["props"]["id"], prop, craft.value(v))
+            items.append({"id": c["props"]["id"], "property": prop, "value": v})
+        body[kind].append(items if wildcard(pat) in ("ALL", "ALLSMALLER") else items[0])
+    outs = []
+    from dash._utils import split_callback_id
+    parts = split_callback_id(key)
+    for o in (parts if isinstance(parts, list) else [parts]):
+        oid = parse_id(o["id"])
+        if isinstance(oid, dict):
+            oid = {k: (trig["props"]["id"].get(k) if isinstance(v, list) and isinstance(trig["props"]["id"], dict) else v)
+                   for k, v in oid.items()}
+        outs.append({"id": oid, "property": o["property"].split("@")[0]})
+    body.update(output=key, outputs=outs if isinstance(parts, list) else outs[0],
+                changedPropIds=[f"{stringify(trig['props']['id'])}.{trig_d['property']}"])
+    return body, craft.foreign
+
+
+def short(key: str) -> str:
+    return re.sub(r"@[0-9a-f]+", "", key).strip(".")
+
+
+@pytest.mark.parametrize("role", list(ROLES))
+def test_callbacks(world, role):
+    w, p = world, world.people_by_role[role]
+    check_pages(w, p, Report(p))  # the rendered pages the request bodies are built from (memoised)
+    check_pages(w, w.people_by_role["committee"], Report(w.people_by_role["committee"]))
+    rep = Report(p)
+    cmap = w.app.dash_app.callback_map
+    assert len(cmap) > 3, "the pages' callbacks are not registered on the app"
+    for key, spec in cmap.items():
+        if "_pages_content" in key:
+            continue  # the page router: every page probe above is a request to it
+        for vi, variant in enumerate(p.variants):
+            for body, foreign in callback_requests(w, p, key, spec, variant):
+                what = f"callback {short(key)} ← " + ", ".join(f"{i['id'] if isinstance(i, dict) else i[0]['id']}"
+                                                                for i in body["inputs"][:1]) + \
+                    (f" with {', '.join(u.key for u in foreign)}" if foreign else "")
+                a = call(p.client.post, "/_dash-update-component", json=body, headers=csrf_header(p.client))
+                rep.cases += 1
+                if a.broken or a.status not in (200, 204):
+                    rep.fail(what, f"error {a.status} {a.error or a.text[:200]}")
+                    continue
+                rep.check_names(what, a)
+                if a.data is None:
+                    continue
+                ref = refusal_text(a.data)
+                if ref and foreign:
+                    w.refusals[(p.role, foreign[0].key)].add(("callback", ref))
+                if p.city:
+                    continue
+                for href in re.findall(r'"href": "(/[^"]*)"', json.dumps(a.data.get("response", {}), ensure_ascii=False)):
+                    parts = urlsplit(href)
+                    r = render(w, p, parts.path, dict(parse_qsl(parts.query)))
+                    if r.broken:
+                        rep.fail(f"{what} → {href}", f"error {r.error or r.status}")
+                    else:
+                        rep.check_names(f"{what} → {href}", r)
+    rep.done("callbacks")
+
+
+# ---------------------------------------------------------------- API
+def api_rules(w: World) -> list:
+    return [r for r in w.app.url_map.iter_rules() if r.rule.startswith("/api/v1/") and "GET" in r.methods
+            and "<path:" not in r.rule]
+
+
+def api_paths(w: World, p: Person, rule) -> list[tuple[str, Unit | None]]:
+    """Concrete paths of a rule: the path parts the endpoint itself names, tasks for a task id."""
+    chair = w.people_by_role["committee"].client
+    paths = [(rule.rule, None)]
+    for var in rule.arguments:
+        nxt = []
+        for path, u in paths:
+            if var == "code":
+                nxt.append((re.sub(rf"<[^>]*{var}>", w.code, path), u))
+            elif var == "task_id":
+                nxt += [(re.sub(rf"<[^>]*{var}>", str(t.id), path), t) for t in p.own + p.foreign if t.level == "task"]
+            else:  # a fixed set of parts: the 404 answer to an unknown one lists them («есть: a, b»)
+                probe = re.sub(rf"<[^>]*{var}>", "no-such-part", path)
+                msg = (chair.get(probe).get_json(silent=True) or {}).get("error", "")
+                m = re.search(r"есть: (.+)$", msg)
+                assert m, f"{probe} does not list its parts: «{msg}»"
+                nxt += [(re.sub(rf"<[^>]*{var}>", part.strip(), path), u) for part in m.group(1).split(",")]
+        paths = nxt
+    return paths
+
+
+def api_params(w: World, path: str) -> set:
+    """The unit parameters an endpoint takes: it names the unknown ones in its 400 answer."""
+    cands = {"level", "id", "parent", "mo", "district"}
+    chair = w.people_by_role["committee"].client
+    res = chair.get(path + "?" + urlencode({**{c: "" for c in cands}, "no_such_param": "1"}))
+    msg = (res.get_json(silent=True) or {}).get("error", "")
+    if res.status_code != 400 or "no_such_param" not in msg:
+        return set()
+    unknown = set(re.split(r"[,:\s]+", msg))
+    return {c for c in cands if c not in unknown}
+
+
+def check_ids(p: Person, w: World, data, rep: Report, what: str):
+    """Unit ids in an API answer: rows of a level, tasks with their district and organisation."""
+    bad = set()
+
+    def unit(level, uid):
+        if uid is None:
+            return None
+        uid = int(uid)
+        if level == "district":
+            return Unit("district", uid, None, uid, ())
+        if level == "mo" and uid in w.mos:
+            return Unit("mo", uid, uid, w.mos[uid].district_id, ())
+        if level == "doctor":
+            d = next((x for x in w.doctors if x.doctor_id == uid), None)
+            return d and Unit("doctor", uid, d.mo_id, w.mos[d.mo_id].district_id, ())
+        return None
+
+    def walk(x, level=None):
+        if isinstance(x, list):
+            for v in x:
+                walk(v, level)
+        elif isinstance(x, dict):
+            lvl = x.get("level") if isinstance(x.get("level"), str) else level
+            for k, v in x.items():
+                u = None
+                if k == "unit_id" and lvl in ("district", "mo", "doctor"):
+                    u = unit(lvl, v)
+                elif k == "district_id":
+                    u = unit("district", v)
+                elif k == "mo_id":
+                    u = unit("mo", v)
+                if u is not None and not p.inside(u):
+                    bad.add(u.key)
+                walk(v, lvl)
+    walk(data)
+    if bad:
+        rep.fail(what, "ids of units outside the scope: " + ", ".join(sorted(bad)[:6]))
+
+
+@pytest.mark.parametrize("role", list(ROLES))
+def test_api(world, role):
+    w, p = world, world.people_by_role[role]
+    com = w.people_by_role["committee"]
+    rep = Report(p)
+    rules = api_rules(w)
+    assert rules
+    for rule in rules:
+        for path, path_unit in api_paths(w, p, rule):
+            params = api_params(w, path) if path_unit is None else set()
+            units = [u for u in p.own + p.foreign if u.level != "task"]
+            probes = [(("path",), {}, path_unit)] if path_unit else unit_queries(params, units, w.code)
+            works = set()
+            for own in (True, False):
+                for shape, query, u in probes:
+                    if (u is None or p.inside(u)) != own:
+                        continue
+                    url = show(path, query)
+                    if not own and shape not in works and com.client.get(url).status_code != 200:
+                        continue  # the endpoint does not take this request even from the committee
+                    before = forbidden_count(w, p.login) if not own else None
+                    a = call(p.client.get, url)
+                    refused = (a.data or {}).get("error") if a.status == 403 and isinstance(a.data, dict) else None
+                    if a.status == 403 and refused is None:
+                        refused = "(403 without a JSON message)"
+                    if own and a.status not in (200, 403) and not a.broken:
+                        continue  # not a request this endpoint takes (400/404): nothing to check
+                    expect(w, rep, f"GET {url}", u, a, refused, "api", before)
+                    if a.status == 200:
+                        works.add(shape)
+                        check_ids(p, w, a.data, rep, f"GET {url}")
+                    if not own and a.status == 403 and not isinstance(a.data, dict):
+                        rep.fail(f"GET {url}", "403 without a JSON body")
+    rep.done("API")
+
+
+# ---------------------------------------------------------------- exports
+def export_targets(w: World) -> list[str]:
+    """Every export path: the indicator export and each registered table builder, as CSV."""
+    from components import tablespec
+    out = []
+    for r in w.app.url_map.iter_rules():
+        if not r.rule.startswith("/export/") or "GET" not in r.methods:
+            continue
+        path = r.rule.replace("<fmt>", "csv")
+        if "<name>" in path:
+            out += [path.replace("<name>", n) for n in sorted(tablespec.BUILDERS)]
+        else:
+            out.append(path)
+    return out
+
+
+@pytest.mark.parametrize("role", list(ROLES))
+def test_exports(world, role):
+    w, p = world, world.people_by_role[role]
+    com = w.people_by_role["committee"]
+    check_pages(w, p, Report(p))  # the pages whose export links give each export its parameters (memoised)
+    check_pages(w, com, Report(com))
+    rep = Report(p)
+    links = defaultdict(list)
+    for who in (p.login, com.login):
+        for href in sorted(w.exports_seen[who]):
+            parts = urlsplit(href)
+            links[parts.path].append((who, dict(parse_qsl(parts.query))))
+    targets = export_targets(w)
+    missing = [t for t in targets if t not in links and t.replace(".csv", ".xlsx") not in links]
+    for t in targets:
+        mine = links.get(t) or links.get(t.replace(".csv", ".xlsx")) or []
+        own_queries = {json.dumps(q, sort_keys=True): q for who, q in mine if who == p.login}
+        shapes = {json.dumps(sorted(q), sort_keys=True) + str(q.get("level")): q for who, q in mine}
+        if t in missing:  # no page links to it: the unit parameters every table builder reads
+            shapes = {str(u.key): q for _, q, u in unit_queries({"level", "id", "mo"}, p.own, w.code) if u is not None}
+            own_queries = dict(shapes)
+        for q in own_queries.values():
+            a = call(p.client.get, show(t, q))
+            if a.status in (400, 404):
+                continue
+            expect(w, rep, f"GET {show(t, q)}", None, a, a.text if a.status == 403 else None, "export", None)
+        for variant in p.variants:
+            for q in shapes.values():
+                craft = Crafter(p, variant, w.tasks)
+                fq = craft.value(q)
+                if not craft.foreign:
+                    continue
+                u = craft.foreign[0]
+                url = show(t, fq)
+                before = forbidden_count(w, p.login)
+                a = call(p.client.get, url)
+                if a.status in (400, 404) and call(com.client.get, url).status in (400, 404):
+                    continue  # not a request this export takes
+                expect(w, rep, f"GET {url}", u, a, a.text if a.status == 403 else None, "export", before)
+    rep.done("exports")
+
+
+# ---------------------------------------------------------------- one message
+@pytest.mark.parametrize("role", ["district", "mo"])
+def test_the_same_refusal_everywhere(world, role):
+    """A unit outside the scope is refused with one Russian message on the page, in the API and in the export."""
+    w, p = world, world.people_by_role[role]
+    got = {k: v for k, v in w.refusals.items() if k[0] == role}
+    if not got:
+        pytest.skip("run with the channel tests above: they collect the refusals")
+    bad = []
+    for (_, key), answers in sorted(got.items()):
+        texts = defaultdict(set)
+        for channel, msg in answers:
+            texts[msg].add(channel)
+        if len(texts) > 1:
+            bad.append(f"{key}: " + "; ".join(f"{sorted(ch)} «{m}»" for m, ch in texts.items()))
+    assert not bad, f"{p.login}: different refusals of one unit\n" + "\n".join(bad)
