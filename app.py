@@ -24,11 +24,10 @@ def create_app(config: Config | None = None) -> Flask:
     """Application factory: Flask server first, extensions, then Dash on top of it."""
     cfg = config or Config()
     from metrics import evaluate
-    evaluate.reload_registry()  # raises RegistryError with the broken declaration named
+    registry = evaluate.reload_registry(cfg.indicators_file)  # RegistryError names a broken declaration
 
     def indicator_name(code: str) -> str | None:
-        reg = evaluate.registry()
-        return reg[code].short if code in reg else None
+        return registry[code].short if code in registry else None
     tasks_mod.set_indicator_lookup(indicator_name)  # storage of control tasks names them by indicator
     server = Flask(__name__, instance_path=str(cfg.instance_dir.resolve()))
     server.config.update(
@@ -44,9 +43,10 @@ def create_app(config: Config | None = None) -> Flask:
     db = Database(cfg.database_url, duckdb_memory_limit=cfg.duckdb_memory_limit, duckdb_threads=cfg.duckdb_threads)
     # the cache key carries the mart build version and the target version: a rebuild or a changed
     # target makes every cached value computed before unreachable
-    server.extensions["iam"] = {"config": cfg, "db": db,
+    server.extensions["iam"] = {"config": cfg, "db": db, "registry": registry,
                                 "cache": cache_mod.Cache(cfg.cache_dir, cfg.cache_timeout, db,
-                                                         versions=[data_version, targets_version])}
+                                                         versions=[data_version, targets_version,
+                                                                   lambda _db: registry.version])}
 
     server.permanent_session_lifetime = dt.timedelta(hours=cfg.session_hours)
     import cli

@@ -172,18 +172,25 @@ def main() -> int:
             log(f"no {name}: {exc}")
 
     snap: dict[str, dict] = {}
+    timing: dict[str, list] = {}  # endpoint → [requests, seconds]
     t_req = time.time()
 
     def get(u: str, client=None, tag: str = ""):
         key = (f"[as {tag}] " if tag else "") + u
         if key in snap:
             return snap[key]
+        fam = u.split("?")[0]
+        fam = fam.rsplit("/", 1)[0] if fam.startswith("/api/v1/indicators/") else fam
+        t = time.perf_counter()
         try:
             r = (client or admin).get(u)
         except Exception as exc:  # an unhandled error (propagated in testing mode): record it as a 500
             snap[key] = {"status": 500, "body": f"unhandled exception: {type(exc).__name__}: {exc}"}
             log(f"  unhandled {type(exc).__name__} on {key}")
             return snap[key]
+        took = timing.setdefault(fam, [0, 0.0])
+        took[0] += 1
+        took[1] += time.perf_counter() - t
         ctype = r.headers.get("Content-Type", "")
         text = r.get_data(as_text=True)
         if "json" in ctype:
@@ -293,6 +300,9 @@ def main() -> int:
                         {"sex": "M", "age": "0-3"}, {"icd": "X", "age": "13-17"}):
                 table("morbidity", part, level=level, id=uid, period=TABLE_PERIODS[0], **flt)
 
+    if os.environ.get("SNAP_TIMING"):
+        for fam, (n, sec) in sorted(timing.items(), key=lambda kv: -kv[1][1]):
+            log(f"  {fam:<40} {n:>5} requests {sec:7.1f} s")
     out = dict(sorted(snap.items()))
     out_path.write_text(json.dumps(out, ensure_ascii=False, indent=1, sort_keys=True))
     by_status: dict[int, int] = {}

@@ -74,6 +74,8 @@ class Config:
     login_lockout_seconds: int = field(default_factory=lambda: _int("LOGIN_LOCKOUT_SECONDS", 300))
     session_hours: int = field(default_factory=lambda: _int("SESSION_HOURS", 8))
     login_failure_delay: float = field(default_factory=lambda: _float("LOGIN_FAILURE_DELAY", 0.5))
+    # The indicator registry (TOML); a copy with one more declaration adds an indicator everywhere.
+    indicators_file: Path | None = field(default_factory=lambda: Path(p) if (p := os.environ.get("INDICATORS_FILE")) else None)
     testing: bool = False
     secret_key: str | None = None
 

@@ -7,6 +7,7 @@ whose key column it carries.
 """
 from __future__ import annotations
 
+import hashlib
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -85,6 +86,7 @@ class Registry:
     groups: dict[str, str]
     indicators: dict[str, Indicator] = field(default_factory=dict)
     measures: dict[str, Measure] = field(default_factory=dict)
+    version: str = ""  # a digest of the declarations: part of every cache key
     rating: RatingConfig = field(default_factory=RatingConfig)
 
     def __getitem__(self, code: str) -> Indicator:
@@ -217,9 +219,11 @@ REGISTRY_PATH = Path(__file__).with_name("indicators.toml")
 
 
 def load_registry(path: Path = REGISTRY_PATH) -> Registry:
+    raw = Path(path).read_bytes()
     try:
-        with open(path, "rb") as fh:
-            data = tomllib.load(fh)
+        data = tomllib.loads(raw.decode("utf-8"))
     except tomllib.TOMLDecodeError as exc:
-        raise RegistryError(f"{path.name}: ошибка синтаксиса TOML: {exc}") from exc
-    return parse_registry(data)
+        raise RegistryError(f"{Path(path).name}: ошибка синтаксиса TOML: {exc}") from exc
+    reg = parse_registry(data)
+    reg.version = hashlib.sha256(raw).hexdigest()[:16]
+    return reg
