@@ -100,8 +100,7 @@ def create(db: Database, user, *, code: str, level: str, unit_id: int, period: s
     u = U.unit(level, unit_id)
     if u is None:
         raise TaskError(f"Единица {unit_id} не найдена")
-    if not user.scope.district_ok(u.district_id) or (user.scope.mos is not None and u.mo_id not in user.scope.mos):
-        raise ScopeError("Эта единица вне вашей области доступа")
+    U.require(user.scope, u)
     if level == "mo":
         mo_id = u.mo_id
     elif mo_id is not None:

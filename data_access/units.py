@@ -23,7 +23,7 @@ import sqlalchemy as sa
 from . import schema as s
 from .cache import cached
 from .context import get_db
-from .scope import Scope, ScopeError
+from .scope import Scope
 
 CITY_NAME = "Санкт-Петербург"
 
@@ -296,12 +296,21 @@ def require(scope: Scope, u: Unit) -> Unit:
     return u
 
 
-def allowed(scope: Scope, u: Unit) -> bool:
-    try:
-        require(scope, u)
-    except ScopeError:
+def visible(scope: Scope, grain: str, district_id, mo_id=None) -> bool:
+    """The scope rule for one row of an answer computed in memory (as ``scope_where`` in SQL)."""
+    rank = LEVELS[grain].rank
+    if rank >= 1 and not scope.district_ok(district_id):
         return False
-    return True
+    return rank < 2 or scope.mos is None or (mo_id is not None and int(mo_id) in scope.mos)
+
+
+def in_scope(scope: Scope, level: str) -> pd.DataFrame:
+    """The districts or organisations a person may see (for lists and choices)."""
+    if level == "district":
+        d = districts()
+        return d[[visible(scope, "district", x) for x in d["district_id"]]].reset_index(drop=True)
+    o = organisations()
+    return o[[visible(scope, "mo", d, m) for m, d in zip(o["mo_id"], o["district_id"])]].reset_index(drop=True)
 
 
 def scoped_unit(level: str, unit_id, scope: Scope, path: str | tuple[str, ...] | None = None, mo=None) -> Unit:

@@ -72,14 +72,14 @@ def _layout(period):
         if child == "district":
             glance_title = "Районы одним взглядом"
             units_list = [(int(r.district_id), r.name, urls.indicator(keys[0].code, "mo", int(r.district_id), per.key))
-                          for r in U.districts().itertuples() if scope.district_ok(r.district_id)]
+                          for r in U.in_scope(scope, "district").itertuples()]
         else:
             glance_title = f"Организации района одним взглядом — {home.name}"
-            orgs = U.organisations()
-            orgs = orgs[(orgs["district_id"] == home.id) & orgs["kind"].isin(["adult_polyclinic", "children_polyclinic",
-                                                                             "womens_consultation"])]
+            orgs = U.in_scope(scope, "mo")
+            orgs = orgs[(orgs["district_id"] == home.district_id) & orgs["kind"].isin(
+                ["adult_polyclinic", "children_polyclinic", "womens_consultation"])]
             units_list = [(int(r.mo_id), r.short_name, urls.indicator(keys[0].code, "doctor", int(r.mo_id), per.key))
-                          for r in orgs.itertuples() if scope.mo_ok(r.mo_id, r.district_id)]
+                          for r in orgs.itertuples()]
     glance = html.Div()
     if units_list:
         glance = html.Div([html.H4(glance_title, className="mt-4"),

@@ -34,17 +34,15 @@ def _int(x):
 @scoped
 def _layout(district, mo, code, status, overdue):
     scope = current_scope()
-    d_opts = [{"label": r.name, "value": int(r.district_id)} for r in U.districts().itertuples()
-              if scope.district_ok(r.district_id)]
-    orgs = U.organisations()
-    m_opts = [{"label": f"{r.short_name} ({r.district_name})", "value": int(r.mo_id)} for r in orgs.itertuples()
-              if scope.mo_ok(r.mo_id, r.district_id) and r.kind != "private"]
+    d_opts = [{"label": r.name, "value": int(r.district_id)} for r in U.in_scope(scope, "district").itertuples()]
+    m_opts = [{"label": f"{r.short_name} ({r.district_name})", "value": int(r.mo_id)}
+              for r in U.in_scope(scope, "mo").itertuples() if r.kind != "private"]
     reg = E.registry()
     df = T.search(current_app.extensions["iam"]["db"], scope, district_id=_int(district), mo_id=_int(mo),
                   code=code if code in reg else None, status=status if status in T.STATUSES else None,
                   overdue=True if overdue == "1" else None)
     names = dict(zip(U.districts()["district_id"], U.districts()["name"]))
-    org_names = dict(zip(orgs["mo_id"], orgs["short_name"]))
+    org_names = U.names("mo")
     data = [{"id": int(t["task_id"]), "task": f"[{t['title']}](/task/{int(t['task_id'])})",
              "district": names.get(t["district_id"], ""), "mo": org_names.get(t["mo_id"], "") if t["mo_id"] == t["mo_id"] else "",
              "status": T.STATUSES[t["status"]], "due": f"{t['due_date']:%d.%m.%Y}",

@@ -200,10 +200,8 @@ def open_dialog(clicks, state):
                  f"{fmt.number(v['target'], ind.decimals)}; отставание {fmt.number(abs(g) if g is not None else None, ind.decimals)} {ind.unit}"),
         dcc.Link("Данные на момент постановки →", href=link, target="_blank"),
     ], color="light", id="task-dlg-facts-box")
-    orgs = U.organisations()
-    orgs = orgs[orgs["district_id"] == u.district_id]
-    options = [{"label": r.short_name, "value": int(r.mo_id)} for r in orgs.itertuples()
-               if current_scope().mo_ok(r.mo_id, r.district_id)]
+    orgs = U.in_scope(current_scope(), "mo")
+    options = [{"label": r.short_name, "value": int(r.mo_id)} for r in orgs[orgs["district_id"] == u.district_id].itertuples()]
     fixed = state["level"] == "mo"
     due = (dt.date.today() + dt.timedelta(days=30)).isoformat()
     return True, facts, options, (u.id if fixed else None), fixed, code, None, due

@@ -139,10 +139,11 @@ def compute(level: str, period: Period, parent: int | None = None, scope: Scope 
     if level not in ("district", "mo"):
         raise ValueError("Рейтинг строится для районов (district) или организаций (mo)")
     if level == "mo" and parent is not None:
-        if U.unit("district", parent) is None:
+        district = U.unit("district", parent)
+        if district is None:
             from metrics.evaluate import NotFound
             raise NotFound(f"Района {parent} нет")
-        scope.require_district(int(parent))
+        U.require(scope, district)
     cfg = registry().rating
     kind = kind or MO_KIND_DEFAULT
     ulist = _unit_list(level, parent, (kind,))
@@ -172,8 +173,7 @@ def compute(level: str, period: Period, parent: int | None = None, scope: Scope 
     c["weight_share"] = c["weight"] / c["unit_id"].map(avail_w)
     c["lost"] = np.where(c["score"].notna(), c["weight_share"] * (100 - c["score"]), np.nan)
     # the scope: only the rows the person may see leave this function
-    visible = [scope.district_ok(d) if level == "district" else scope.mo_ok(u, d)
-               for u, d in zip(out["unit_id"], out["district_id"])]
+    visible = [U.visible(scope, level, d, u) for u, d in zip(out["unit_id"], out["district_id"])]
     out = out[visible].reset_index(drop=True)
     c = c[c["unit_id"].isin(out["unit_id"])].reset_index(drop=True)
     return Rating(level=level, period=period, parent=parent, units=out, cells=c)
