@@ -21,11 +21,10 @@ from data_access.scope import CITY, Scope
 
 from . import scoring
 from . import query as Q
-from .model import LEVELS, Indicator, Measure, Registry, load_registry
+from .histogram import percentile_from_hist
+from .model import LEVELS, Indicator, Measure
+from .registry import registry, reload_registry  # noqa: F401  (E.registry() is the registry of pages and API)
 from core.periods import Period, month_add
-
-_REGISTRY: Registry | None = None
-
 
 class EvaluationError(ValueError):
     """A request that cannot be evaluated (wrong level for the indicator, unknown unit…)."""
@@ -33,31 +32,6 @@ class EvaluationError(ValueError):
 
 class NotFound(LookupError):
     """An unknown indicator or unit."""
-
-
-def registry() -> Registry:
-    """The registry of the current app (``INDICATORS_FILE``), or the default one outside an app."""
-    from flask import current_app, has_app_context
-    if has_app_context() and (reg := current_app.extensions.get("iam", {}).get("registry")) is not None:
-        return reg
-    global _REGISTRY
-    if _REGISTRY is None:
-        _REGISTRY = load_registry()
-    return _REGISTRY
-
-
-def reload_registry(path=None) -> Registry:
-    """Parse and validate a registry (at start-up: a broken declaration stops the app).
-
-    Args:
-        path: a registry file other than ``metrics/indicators.toml``; the default one is also kept
-            as the registry of code running outside an app.
-    """
-    global _REGISTRY
-    if path:
-        return load_registry(path)
-    _REGISTRY = load_registry()
-    return _REGISTRY
 
 
 @cached(memory=True)
@@ -129,35 +103,6 @@ def _monthly(ind: Indicator, months: list[dt.date], *, unit_level, unit_id, scop
     unit = U.unit(unit_level, unit_id)
     df = Q.run(Q.months_query([m.name for m in measures], ("month",), unit, months=months), scope)
     return df.set_index("month").fillna(0.0)
-
-
-def percentile_from_hist(df: pd.DataFrame, p: float, keys: list[str]) -> pd.DataFrame:
-    """The p-th percentile of value v weighted by w, per group of keys (the smallest v reaching p).
-
-    Vectorised with numpy (sort once, cumulative sums restarted per group): it runs for every unit
-    and period of a percentile indicator on each page view, where pandas' groupby cost more than
-    the query.
-    """
-    if df.empty:
-        return pd.DataFrame(columns=keys + ["value", "weight"])
-    g = df.groupby(keys, sort=False).ngroup().to_numpy()
-    v, w = df["v"].to_numpy(dtype=float), df["w"].to_numpy(dtype=float)
-    order = np.lexsort((v, g))
-    g, v, w = g[order], v[order], w[order]
-    starts = np.flatnonzero(np.r_[True, g[1:] != g[:-1]])
-    ends = np.r_[starts[1:], len(g)] - 1
-    cum = np.cumsum(w)
-    before = np.r_[0.0, cum][starts]  # the running total when each group begins
-    sizes = ends - starts + 1
-    gcum = cum - np.repeat(before, sizes)
-    tot = cum[ends] - before
-    hits = np.flatnonzero(gcum >= p * np.repeat(tot, sizes))
-    grp = np.repeat(np.arange(len(starts)), sizes)[hits]
-    first = hits[np.r_[True, grp[1:] != grp[:-1]]]  # every group hits at its last row at the latest
-    out = df.iloc[order[first]][keys].reset_index(drop=True)
-    out["value"] = v[first]
-    out["weight"] = tot
-    return out
 
 
 FRAME_COLS = ["unit_id", "numerator", "denominator", "value"]

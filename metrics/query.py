@@ -79,7 +79,7 @@ def measure(name: str) -> Measure:
             return column_measure(mart, col)
         except RegistryError as exc:
             raise QueryError(str(exc)) from exc
-    from .evaluate import registry
+    from .registry import registry
     reg = registry()
     if name not in reg.measures:
         raise QueryError(f"Мера «{name}» не объявлена")

@@ -12,7 +12,7 @@ from metrics import access as AM
 from data_access import units as U
 from data_access.reference import CHANNELS
 from metrics import evaluate as E
-from metrics.evaluate import percentile_from_hist
+from metrics.histogram import percentile_from_hist
 
 from .common import months_of, num_col, period_param, text_col
 from .common import unit_param as common_unit_param

@@ -15,7 +15,7 @@ from data_access import marts as M
 from data_access import schema
 from data_access.setup import create_contract
 from metrics import RegistryError, load_registry
-from metrics.evaluate import percentile_from_hist
+from metrics.histogram import percentile_from_hist
 from metrics.model import REGISTRY_PATH, parse_registry
 from metrics.scoring import gap, status
 
@@ -61,18 +61,15 @@ def test_a_broken_declaration_is_refused_with_a_clear_message(mutate, message):
     assert message in str(err.value)
 
 
-def test_a_broken_registry_stops_the_app(tmp_path, monkeypatch):
+def test_a_broken_registry_stops_the_app(tmp_path):
     bad = tmp_path / "indicators.toml"
     bad.write_text("[groups]\naccess = 'Доступность'\n[[indicator]]\ncode = 'x'\n")
     with pytest.raises(RegistryError, match="не заданы поля"):
         load_registry(bad)
-    from metrics import evaluate
-    monkeypatch.setattr(evaluate, "_REGISTRY", None)
-    monkeypatch.setattr("metrics.evaluate.load_registry", lambda: load_registry(bad))
     from app import create_app
     from tests.conftest import make_config
-    with pytest.raises(RegistryError):
-        create_app(make_config("duckdb:///" + str(tmp_path / "x.duckdb"), tmp_path))
+    with pytest.raises(RegistryError, match="не заданы поля"):
+        create_app(make_config("duckdb:///" + str(tmp_path / "x.duckdb"), tmp_path, indicators_file=bad))
 
 
 # ---------------------------------------------------------------- periods and scoring
