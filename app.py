@@ -13,7 +13,6 @@ from flask import Flask
 
 from config import Config
 from data_access import cache as cache_mod
-from data_access import tasks as tasks_mod
 from data_access.db import Database, DatabaseError
 from data_access.marts import data_version
 from metrics.model import RegistryError
@@ -26,9 +25,8 @@ def create_app(config: Config | None = None) -> Flask:
     from metrics import evaluate
     registry = evaluate.reload_registry(cfg.indicators_file)  # RegistryError names a broken declaration
 
-    def indicator_name(code: str) -> str | None:
+    def indicator_name(code: str) -> str | None:  # storage of control tasks names them by indicator
         return registry[code].short if code in registry else None
-    tasks_mod.set_indicator_lookup(indicator_name)  # storage of control tasks names them by indicator
     server = Flask(__name__, instance_path=str(cfg.instance_dir.resolve()))
     server.config.update(
         SECRET_KEY=cfg.resolve_secret(),
@@ -43,7 +41,7 @@ def create_app(config: Config | None = None) -> Flask:
     db = Database(cfg.database_url, duckdb_memory_limit=cfg.duckdb_memory_limit, duckdb_threads=cfg.duckdb_threads)
     # the cache key carries the mart build version and the target version: a rebuild or a changed
     # target makes every cached value computed before unreachable
-    server.extensions["iam"] = {"config": cfg, "db": db, "registry": registry,
+    server.extensions["iam"] = {"config": cfg, "db": db, "registry": registry, "indicator_name": indicator_name,
                                 "cache": cache_mod.Cache(cfg.cache_dir, cfg.cache_timeout, db,
                                                          versions=[data_version, targets_version,
                                                                    lambda _db: registry.version])}

@@ -7,10 +7,10 @@ from flask import Blueprint, jsonify
 from werkzeug.exceptions import HTTPException
 
 from components.tablespec import TableParamError
+from core.periods import PeriodError
 from data_access.scope import ScopeError
 from data_access.units import UnitError, UnitNotFound
 from metrics.evaluate import EvaluationError, NotFound
-from core.periods import PeriodError
 
 blueprint = Blueprint("api_v1", __name__, url_prefix="/api/v1")
 log = logging.getLogger("iam.api")

@@ -6,9 +6,9 @@ from flask import Blueprint, Response, request
 from components import tablespec
 from components.export import frame_records, to_csv, to_xlsx
 from components.table import display_frame, indicator_columns
+from core.periods import PeriodError, parse_period
 from data_access.scope import ScopeError
 from metrics import evaluate as E
-from core.periods import PeriodError, parse_period
 from security import audit_event, current_scope
 
 exports = Blueprint("exports", __name__, url_prefix="/export")

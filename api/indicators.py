@@ -6,9 +6,9 @@ import math
 
 from flask import Response, jsonify, request
 
+from core.periods import parse_period
 from metrics import evaluate as E
 from metrics.model import LEVELS, Measure
-from core.periods import parse_period
 from security import current_scope
 
 from . import ApiError, blueprint

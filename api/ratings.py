@@ -3,12 +3,12 @@ from __future__ import annotations
 
 from flask import jsonify, request
 
+from core.periods import parse_period
 from data_access.reference import MO_KINDS
 from metrics import evaluate as E
-from services import rating as R
 from metrics import targets as T
-from core.periods import parse_period
 from security import current_scope
+from services import rating as R
 
 from . import ApiError, blueprint
 from .indicators import _num, parse_parent
@@ -55,8 +55,10 @@ def targets():
         out.append({"code": ind.code, "default": ind.target, "direction": ind.direction, "unit": ind.unit,
                     "overrides": [{"level": r["level"], "unit_id": int(r["unit_id"]),
                                    "valid_from": f"{r['valid_from']:%Y-%m}",
-                                   "valid_to": f"{r['valid_to']:%Y-%m}" if r["valid_to"] == r["valid_to"] and r["valid_to"] else None,
+                                   "valid_to": (f"{r['valid_to']:%Y-%m}" if r["valid_to"] == r["valid_to"] and r["valid_to"]
+                                                else None),
                                    "value": r["value"], "updated_by": r["updated_by"],
-                                   "updated_at": r["updated_at"].isoformat() if hasattr(r["updated_at"], "isoformat") else str(r["updated_at"])}
+                                   "updated_at": (r["updated_at"].isoformat() if hasattr(r["updated_at"], "isoformat")
+                                                  else str(r["updated_at"]))}
                                   for r in ov.to_dict("records")]})
     return jsonify({"targets": out})

@@ -6,12 +6,12 @@ import datetime as dt
 from flask import current_app, jsonify, request
 
 from components import urls
+from core.periods import PeriodError, parse_period
 from data_access import tasks as T
 from data_access import units as U
-from services import control
 from metrics import evaluate as E
-from core.periods import PeriodError, parse_period
 from security import current_scope, current_user
+from services import control
 
 from . import ApiError, blueprint
 

@@ -97,7 +97,8 @@ def create_admin_and_heads(app) -> dict:
 
 def signed_in(app, name: str):
     try:
-        from tests.conftest import PASSWORD as pw, login
+        from tests.conftest import PASSWORD as pw
+        from tests.conftest import login
     except ImportError:
         pw, login = PASSWORD, None
     c = app.test_client()

@@ -4,10 +4,10 @@ from __future__ import annotations
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
+from core import fmt
 from metrics.scoring import STATUS_COLORS, STATUS_NAMES, change_is_good
 
 from . import charts
-from core import fmt
 
 BADGE = {"good": "success", "warn": "warning", "bad": "danger", "none": "secondary"}
 

@@ -71,4 +71,5 @@ def silent_periods(days: pd.DataFrame, workdays: list[dt.date], min_days: int = 
 
 def share(num, den):
     with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(np.asarray(den, dtype=float) > 0, np.asarray(num, dtype=float) / np.asarray(den, dtype=float) * 100, np.nan)
+        num, den = np.asarray(num, dtype=float), np.asarray(den, dtype=float)
+        return np.where(den > 0, num / den * 100, np.nan)

@@ -11,6 +11,7 @@ from typing import Callable
 
 import pandas as pd
 import sqlalchemy as sa
+from flask import current_app
 
 from . import units as U
 from .app_schema import control_task, ensure, task_comment, task_history
@@ -46,14 +47,16 @@ class TaskNotFound(LookupError):
     pass
 
 
-# The indicator registry lives above storage (metrics/): create_app() injects its lookup here, as it
-# injects the cache's version providers — an indicator code → its short name, None for an unknown code.
-_indicator_name: Callable[[str], str | None] | None = None
+def _indicator_name(code: str) -> str | None:
+    """The short name of an indicator of the current app's registry, None for an unknown code.
 
-
-def set_indicator_lookup(fn: Callable[[str], str | None]) -> None:
-    global _indicator_name
-    _indicator_name = fn
+    The registry lives above storage (metrics/): create_app() injects this lookup into the app
+    (``extensions["iam"]["indicator_name"]``), as it injects the cache's version providers.
+    """
+    lookup: Callable[[str], str | None] | None = current_app.extensions["iam"].get("indicator_name")
+    if lookup is None:
+        raise RuntimeError("data_access.tasks: the app has no indicator lookup (create_app() sets it)")
+    return lookup(code)
 
 
 def _now() -> dt.datetime:
@@ -119,8 +122,6 @@ def create(db: Database, user, *, code: str, level: str, unit_id: int, period: s
         raise TaskError("Срок — дата в формате ДД.ММ.ГГГГ")
     if due_date < today:
         raise TaskError("Срок не может быть в прошлом")
-    if _indicator_name is None:
-        raise RuntimeError("data_access.tasks: the indicator lookup is not set (create_app() sets it)")
     short = _indicator_name(code)
     if short is None:
         raise TaskError(f"Показатель «{code}» не найден")

@@ -9,11 +9,11 @@ import datetime as dt
 
 import pandas as pd
 
+from core.periods import months_between
 from data_access import emk as K
 from data_access import units as U
 from data_access.reference import EMD_KIND_NAMES
 from data_access.scope import CITY, Scope
-from core.periods import months_between
 
 from . import query as Q
 

@@ -13,18 +13,19 @@ import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
+from core.periods import Period, month_add
 from data_access import marts as M
 from data_access import units as U
 from data_access.cache import cached
 from data_access.context import get_db
 from data_access.scope import CITY, Scope
 
-from . import scoring
 from . import query as Q
+from . import scoring
 from .histogram import percentile_from_hist
 from .model import LEVELS, Indicator, Measure
 from .registry import registry, reload_registry  # noqa: F401  (E.registry() is the registry of pages and API)
-from core.periods import Period, month_add
+
 
 class EvaluationError(ValueError):
     """A request that cannot be evaluated (wrong level for the indicator, unknown unit…)."""

@@ -4,20 +4,21 @@ organisation → specialty → doctor."""
 from __future__ import annotations
 
 import datetime as dt
+
 import dash
 import dash_bootstrap_components as dbc
 from dash import Input, Output, State, callback, dcc, html, no_update
 
 from components import charts
-from core import fmt
 from components.guard import scoped
 from components.period import ids, picker
 from components.scorecard import LIGHT
 from components.shell import NAV
-from components.view import PageState, Problem, View, drill_table, page, state_url
 from components.tablespec import TableParamError, build, section
-from metrics import access as AM
+from components.view import PageState, Problem, View, drill_table, page, state_url
+from core import fmt
 from data_access.reference import CHANNELS
+from metrics import access as AM
 from metrics import evaluate as E
 from reports.access import date_param
 from security import current_scope
@@ -69,7 +70,8 @@ def _render(st: PageState):
     blocks = []
     if st.child:
         blocks.append(drill_table(build("access-children", params, scope), "access", CHILDREN, row_id="child_id",
-                                  style_data_conditional=[{"if": {"filter_query": "{specialist} is num && {specialist} < 95", "column_id": "specialist"},
+                                  style_data_conditional=[{"if": {"filter_query": "{specialist} is num && {specialist} < 95",
+                                                                  "column_id": "specialist"},
                                                        "backgroundColor": LIGHT["bad"]},
                                                       {"if": {"filter_query": "{primary_24h} is num && {primary_24h} < 90",
                                                         "column_id": "primary_24h"},

@@ -8,8 +8,8 @@ import dash_bootstrap_components as dbc
 from dash import Input, Output, callback, dash_table, dcc, html
 from flask import current_app
 
-from core import fmt
 from components.guard import role_refusal
+from core import fmt
 from security import audit as audit_mod
 from security import current_user
 

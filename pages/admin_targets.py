@@ -1,18 +1,17 @@
 """Цели показателей: the default regional target and overrides per district or organisation and period."""
 from __future__ import annotations
 
-
 import dash
 import dash_bootstrap_components as dbc
 from dash import Input, Output, State, callback, dash_table, dcc, html, no_update
 from flask import current_app
 
-from core import fmt
 from components.guard import refusal, role_refusal
+from core import fmt
+from core.periods import PeriodError, parse_period
 from data_access import units as U
 from metrics import evaluate as E
 from metrics import targets as TG
-from core.periods import PeriodError, parse_period
 from security import current_user
 
 dash.register_page(__name__, path="/admin/targets", name="Цели", title="Цели показателей — ИАМ", order=85,
@@ -82,8 +81,11 @@ def _tables(code):
             for r in ov.sort_values(["level", "unit_id", "valid_from"]).to_dict("records")]
     h = TG.history(code)
     hist = [{"at": fmt.datetime(r["changed_at"]), "by": r["changed_by"], "unit": _unit_name(r["level"], r["unit_id"]),
-             "period": f"с {r['valid_from']:%m.%Y}" + (f" по {r['valid_to']:%m.%Y}" if r["valid_to"] == r["valid_to"] and r["valid_to"] else ""),
-             "old": fmt.number(r["old_value"], ind.decimals), "new": fmt.number(r["new_value"], ind.decimals) if r["new_value"] == r["new_value"] and r["new_value"] is not None else "удалена",
+             "period": f"с {r['valid_from']:%m.%Y}" + (f" по {r['valid_to']:%m.%Y}"
+                                                      if r["valid_to"] == r["valid_to"] and r["valid_to"] else ""),
+             "old": fmt.number(r["old_value"], ind.decimals),
+             "new": (fmt.number(r["new_value"], ind.decimals) if r["new_value"] == r["new_value"] and r["new_value"] is not None
+                     else "удалена"),
              "comment": r["comment"] or ""} for r in h.to_dict("records")]
     default = f"По умолчанию: {fmt.number(ind.target, ind.decimals)} {ind.unit} ({'≥' if ind.higher_is_better else '≤'})"
     return rows, hist, default

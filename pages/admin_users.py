@@ -6,8 +6,8 @@ import dash_bootstrap_components as dbc
 from dash import Input, Output, State, callback, dash_table, dcc, html, no_update
 from flask import current_app
 
-from core import fmt
 from components.guard import refusal, role_refusal
+from core import fmt
 from data_access import units as U
 from security import current_user, users
 from security.roles import ROLE_NAMES, ROLES

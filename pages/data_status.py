@@ -34,7 +34,8 @@ def layout(**_kwargs):
     mrows = []
     for name, m in st.marts.items():
         mrows.append(html.Tr([html.Td(html.Code(name)), html.Td(fmt.number(m["months"]), className="text-end"),
-                              html.Td(f"{fmt.month_short(m['first'])} – {fmt.month_short(m['last'])}" if m["months"] else "не построена"),
+                              html.Td(f"{fmt.month_short(m['first'])} – {fmt.month_short(m['last'])}" if m["months"]
+                                      else "не построена"),
                               html.Td(fmt.number(m["rows"] or 0), className="text-end"),
                               html.Td(fmt.datetime(m["built_at"]))]))
     return html.Div([

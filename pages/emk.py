@@ -7,18 +7,18 @@ import dash_bootstrap_components as dbc
 from dash import dcc, html
 
 from components import charts
-from core import fmt
 from components.guard import scoped
 from components.period import picker, url
-from components.view import PageState, View, drill_table, page
 from components.tablespec import build, section
+from components.view import PageState, View, drill_table, page
+from core import fmt
 from data_access import emk as K
 from metrics import emk as EK
 from metrics import evaluate as E
-from services import rating as R
 from metrics.scoring import STATUS_COLORS
 from reports.emk import SHORT_KIND, gap_window
 from security import current_scope
+from services import rating as R
 
 dash.register_page(__name__, path="/emk", name="ЭМК", title="Передача данных в ЭМК — ИАМ", order=40, menu="ЭМК")
 

@@ -9,9 +9,9 @@ from components import kpi, urls
 from components.guard import scoped
 from components.period import page_state, picker
 from components.scorecard import legend, scorecard
+from core.periods import PeriodError, parse_period
 from data_access import units as U
 from metrics import evaluate as E
-from core.periods import PeriodError, parse_period
 from security import current_scope, current_user
 
 dash.register_page(__name__, path="/", name="Главная", title="ИАМ — здравоохранение Санкт-Петербурга", order=0,

@@ -6,16 +6,16 @@ import dash_bootstrap_components as dbc
 from dash import Input, Output, State, callback, dcc, html, no_update
 
 from components import charts, kpi, urls
-from core import fmt
 from components.breadcrumbs import breadcrumbs
 from components.guard import scoped
 from components.period import ids, page_state, picker
 from components.shell import NAV
 from components.table import indicator_table
+from core import fmt
+from core.periods import PeriodError, parse_period
 from data_access import units as U
 from metrics import evaluate as E
 from metrics.model import LEVEL_NAMES
-from core.periods import PeriodError, parse_period
 from security import current_scope, current_user
 
 dash.register_page(__name__, path_template="/indicator/<code>", name="Показатель", title="Показатель — ИАМ")
@@ -90,7 +90,7 @@ def _layout(code, level, parent, period):
         return _problem(str(exc), urls.indicator(code, "district", period=per.key))
 
     parent_level = U.PARENT_LEVEL[level]
-    parent_unit = U.unit(parent_level, parent_id) if parent_level != "region" and parent_id is not None else U.unit("region", None)
+    parent_unit = U.unit(parent_level, parent_id) if parent_level != "region" and parent_id is not None else U.CITY
     ctx_level = parent_unit.level
     ctx_id = None if ctx_level == "region" else parent_unit.id
     summary = E.unit_value(code, ctx_level, ctx_id, per, scope) if ind.valid_at(ctx_level) else None

@@ -4,24 +4,25 @@ the city, a district and an organisation, filtered by sex and age."""
 from __future__ import annotations
 
 import datetime as dt
+
 import dash
 import dash_bootstrap_components as dbc
 from dash import Input, Output, State, callback, dcc, html, no_update
 
 from components import charts
-from core import fmt
 from components.guard import scoped
 from components.period import ids, picker
 from components.scorecard import LIGHT
 from components.shell import NAV
-from components.view import PageState, Problem, View, drill_table, page, state_url
 from components.tablespec import TableParamError, build, section
+from components.view import PageState, Problem, View, drill_table, page, state_url
+from core import fmt
+from core.periods import Period, month_add
 from data_access import icd
 from data_access import morbidity as MB
-from metrics import morbidity as MM
 from data_access.reference import AGE_GROUPS
 from metrics import evaluate as E
-from core.periods import Period, month_add
+from metrics import morbidity as MM
 from reports.common import months_of
 from reports.morbidity import describe, filter_param
 from security import current_scope
@@ -153,7 +154,8 @@ def answer(level, uid, u, months, f, scope, city):
         verdict, color = "с учётом возраста не отличается от городской (95 % доверительный интервал включает её)", "secondary"
     return dbc.Alert([html.B(f"{u.name}: {verdict}."), html.Br(),
                       f"Грубый показатель {fmt.number(r['crude'], 1)}, стандартизованный по возрасту "
-                      f"{fmt.number(r['asr'], 1)} (95 % ДИ {fmt.number(r['asr_lo'], 1)}–{fmt.number(r['asr_hi'], 1)}) на 100 тыс. "
+                      f"{fmt.number(r['asr'], 1)} (95 % ДИ {fmt.number(r['asr_lo'], 1)}–{fmt.number(r['asr_hi'], 1)}) "
+                      "на 100 тыс. "
                       f"в год; город — {fmt.number(city['asr'], 1)}."], color=color, id="morb-answer")
 
 

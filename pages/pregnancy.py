@@ -7,13 +7,13 @@ import dash_bootstrap_components as dbc
 from dash import Input, Output, State, callback, dcc, html, no_update
 
 from components import charts
-from core import fmt
 from components.guard import scoped
 from components.period import ids, picker
 from components.scorecard import LIGHT
 from components.shell import NAV
-from components.view import PageState, Problem, View, drill_table, page, state_url
 from components.tablespec import TableParamError, build, section
+from components.view import PageState, Problem, View, drill_table, page, state_url
+from core import fmt
 from data_access import pregnancy as P
 from metrics import evaluate as E
 from reports.pregnancy import as_of_param

@@ -8,20 +8,20 @@ import dash_bootstrap_components as dbc
 from dash import Input, Output, State, callback, dcc, html, no_update
 from flask import current_app
 
-from core import fmt
 from components.badges import task_badges
 from components.guard import scoped
 from components.period import ids, page_state, picker
 from components.scorecard import LIGHT
 from components.shell import NAV
+from core import fmt
+from core.periods import PeriodError, parse_period, period_of_kind
 from data_access import tasks as T
 from data_access import units as U
 from data_access.reference import MO_KINDS
 from metrics import evaluate as E
-from services import rating as R
-from core.periods import PeriodError, parse_period, period_of_kind
 from metrics.scoring import STATUS_COLORS
 from security import current_scope
+from services import rating as R
 
 dash.register_page(__name__, path="/rating", name="Рейтинг", title="Интегральный рейтинг — ИАМ", order=20, menu="Рейтинг")
 
@@ -125,7 +125,8 @@ def _layout(level, period, parent, kind):
                              style={"backgroundColor": LIGHT[st], "borderLeft": f"3px solid {STATUS_COLORS[st]}"}))
         for g in groups:
             v = u.get(f"group_{g}")
-            gs = "none" if v != v or v is None else ("good" if v >= cfg.integral_target else ("warn" if v >= cfg.integral_target * 0.95 else "bad"))
+            gs = "none" if v != v or v is None else (
+                "good" if v >= cfg.integral_target else ("warn" if v >= cfg.integral_target * 0.95 else "bad"))
             cells.append(html.Td(fmt.number(v, 1), className="small text-center", style={"backgroundColor": LIGHT[gs]}))
         cells.append(html.Td(fmt.number(u["completeness"], 1), className="small text-end"))
         unit_tasks = tasks[(tasks["level"] == level) & (tasks["unit_id"] == uid)]

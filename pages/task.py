@@ -8,14 +8,14 @@ import dash_bootstrap_components as dbc
 from dash import ALL, Input, Output, State, callback, ctx, dcc, html, no_update
 from flask import current_app
 
-from core import fmt
 from components.guard import refusal, scoped
+from core import fmt
 from data_access import tasks as T
 from data_access import units as U
 from data_access.scope import ScopeError
-from services import control
 from metrics import evaluate as E
 from security import current_scope, current_user
+from services import control
 
 dash.register_page(__name__, path_template="/task/<task_id>", name="Задача", title="Задача — ИАМ")
 

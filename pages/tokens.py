@@ -6,8 +6,8 @@ import dash_bootstrap_components as dbc
 from dash import Input, Output, State, callback, dash_table, html, no_update
 from flask import current_app
 
-from core import fmt
 from components.guard import refusal, role_refusal
+from core import fmt
 from security import current_user, tokens
 from security.users import UserError
 

@@ -11,18 +11,18 @@ from dash import ALL, Input, Output, State, callback, ctx, dcc, html, no_update
 from flask import current_app
 
 from components import charts, urls
-from core import fmt
 from components.badges import task_badges
 from components.guard import refusal, scoped
+from core import fmt
+from core.periods import PeriodError, parse_period, period_of_kind
 from data_access import tasks as T
 from data_access import units as U
 from data_access.reference import MO_KINDS
 from data_access.scope import ScopeError
 from metrics import evaluate as E
-from services import rating as R
-from core.periods import PeriodError, parse_period, period_of_kind
 from metrics.scoring import STATUS_COLORS, STATUS_NAMES, gap
 from security import current_scope, current_user
+from services import rating as R
 
 dash.register_page(__name__, path="/unit", name="Карточка", title="Карточка — ИАМ")
 
@@ -197,7 +197,8 @@ def open_dialog(clicks, state):
     facts = dbc.Alert([
         html.Div([html.B(ind.name)]),
         html.Div(f"{u.name}, {per.label}: {fmt.number(v['value'], ind.decimals)} {ind.unit} при цели "
-                 f"{fmt.number(v['target'], ind.decimals)}; отставание {fmt.number(abs(g) if g is not None else None, ind.decimals)} {ind.unit}"),
+                 f"{fmt.number(v['target'], ind.decimals)}; отставание "
+                 f"{fmt.number(abs(g) if g is not None else None, ind.decimals)} {ind.unit}"),
         dcc.Link("Данные на момент постановки →", href=link, target="_blank"),
     ], color="light", id="task-dlg-facts-box")
     orgs = U.in_scope(current_scope(), "mo")

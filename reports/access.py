@@ -5,12 +5,12 @@ import datetime as dt
 
 import pandas as pd
 
-from core import fmt
 from components.tablespec import TableParamError, TableSpec, table
+from core import fmt
 from data_access import access as A
-from metrics import access as AM
 from data_access import units as U
 from data_access.reference import CHANNELS
+from metrics import access as AM
 from metrics import evaluate as E
 from metrics.histogram import percentile_from_hist
 
@@ -128,7 +128,7 @@ def children_table(params: dict, scope) -> TableSpec:
         by = part.set_index("spec_category")
         tot = part.sum(numeric_only=True)
 
-        def cat_share(cats, num="within_norm", den="normed"):
+        def cat_share(cats, num="within_norm", den="normed", by=by):
             sub = by.loc[by.index.intersection(cats)]
             return _pct(sub[num].sum(), sub[den].sum())
         med, p90 = pc.get(key, (None, None))

@@ -4,8 +4,8 @@ from __future__ import annotations
 import datetime as dt
 
 from components.tablespec import TableParamError
-from metrics import evaluate as E
 from core.periods import Period, PeriodError, parse_period
+from metrics import evaluate as E
 
 
 def period_param(params: dict) -> Period:

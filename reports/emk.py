@@ -1,13 +1,12 @@
 """Tables of the EHR-completeness view («передача данных в ЭМК»)."""
 from __future__ import annotations
 
-
-from core import fmt
 from components.tablespec import TableParamError, TableSpec, table
+from core import fmt
 from data_access import emk as K
-from metrics import emk as EK
 from data_access import units as U
 from data_access.reference import EMD_STATUSES
+from metrics import emk as EK
 from metrics import evaluate as E
 from metrics.scoring import status
 from metrics.targets import targets_for

@@ -4,8 +4,8 @@ from __future__ import annotations
 from components.tablespec import TableParamError, TableSpec, table
 from data_access import icd
 from data_access import morbidity as MB
-from metrics import morbidity as MM
 from data_access.reference import AGE_GROUPS
+from metrics import morbidity as MM
 
 from .common import months_of, num_col, period_param, text_col
 from .common import unit_param as common_unit_param
@@ -111,8 +111,10 @@ def top_table(params: dict, scope) -> TableSpec:
                         "last_year": None if prev is None or prev != prev else int(prev),
                         "growth": round((r["cases"] / prev - 1) * 100, 1) if prev and prev == prev else None})
     cols = [text_col("code", "Рубрика"), text_col("name", "Название"), num_col("cases", "Случаев"),
-            num_col("new_cases", "Впервые"), num_col("last_year", "Год назад"), num_col("growth", "Рост к прошлому году, %", 1, sign=True)]
-    return TableSpec("morb-top", f"Главные диагнозы — {u.name}", f"{p.label}; {describe(f)}; 20 рубрик с наибольшим числом случаев",
+            num_col("new_cases", "Впервые"), num_col("last_year", "Год назад"),
+            num_col("growth", "Рост к прошлому году, %", 1, sign=True)]
+    return TableSpec("morb-top", f"Главные диагнозы — {u.name}",
+                     f"{p.label}; {describe(f)}; 20 рубрик с наибольшим числом случаев",
                      cols, records, _params(level, uid, p, f, params))
 
 

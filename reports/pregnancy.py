@@ -3,11 +3,11 @@ from __future__ import annotations
 
 import datetime as dt
 
-from core import fmt
 from components.tablespec import TableParamError, TableSpec, table
+from core import fmt
 from data_access import pregnancy as P
-from metrics import pregnancy as PM
 from metrics import evaluate as E
+from metrics import pregnancy as PM
 
 from .common import months_of, num_col, period_param, text_col
 from .common import unit_param as common_unit_param
@@ -86,11 +86,13 @@ def status_table(params: dict, scope) -> TableSpec:
     cols = [text_col("name", TITLES[P.CHILD[level] or level]), num_col("observed", "Наблюдаются"),
             num_col("high", "Высокий риск"), num_col("medium", "Средний риск")]
     for k in P.WINDOWS:
-        cols += [num_col(f"s{k}_open", f"Скрининг {'I' * k}: идёт окно"), num_col(f"s{k}_overdue", f"Скрининг {'I' * k}: просрочен")]
+        cols += [num_col(f"s{k}_open", f"Скрининг {'I' * k}: идёт окно"),
+                 num_col(f"s{k}_overdue", f"Скрининг {'I' * k}: просрочен")]
     cols += [num_col("visit_missed", "Пропущена явка"), num_col("high_no_visit", f"Высокий риск без явки {w} нед.")]
     return TableSpec("preg-status", f"Наблюдение на {fmt.date(d)} — {u.name}",
                      "Окна скрининга: 11–14, 19–21, 30–34 недели; явка пропущена, если перерыв больше 6 недель до 30 "
-                     "недель, 3 — до 36, 2 — после", cols, records, {"level": level, "id": uid, "date": d.isoformat(), "weeks": w})
+                     "недель, 3 — до 36, 2 — после", cols, records,
+                     {"level": level, "id": uid, "date": d.isoformat(), "weeks": w})
 
 
 @table("preg-worklist")

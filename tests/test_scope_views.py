@@ -37,11 +37,13 @@ from __future__ import annotations
 import datetime as dt
 import inspect
 import json
-from collections import defaultdict
 import re
 import time
+from collections import defaultdict
+
 TIMES = defaultdict(float)
 COUNTS = defaultdict(int)
+SLOW = []
 import traceback
 from dataclasses import dataclass, field
 from urllib.parse import parse_qsl, urlencode, urlsplit
@@ -201,9 +203,9 @@ class World:
                 p.own = [K, *own.values()]
                 p.foreign = [*nb.values(), N, *far.values()]
                 p.variants = [{"district": N, **far}, {"district": K, **nb}]
-            else:  # the city: every unit is its own; probe one of each level (those foreign to the others)
+            else:  # the city: every unit is its own; probe a district and an organisation foreign to the others
                 p = Person(role, login_, None, None)
-                p.own = [N, *far.values()]
+                p.own = [N, far["mo"]]
                 p.variants = [{"district": N, **far}]
             p.own += [t for t in self.tasks if p.inside(t)]
             p.foreign += [t for t in self.tasks if not p.inside(t)]
@@ -298,6 +300,8 @@ def call(fn, *args, **kw) -> Answer:
         k = (args[0].split("?")[0] if args[0] != "/_dash-update-component" else
              str(kw["json"]["inputs"][0]["value"] if kw["json"]["output"].startswith(".._pages_content") else "")+"|"+ kw["json"]["output"][:40])
         TIMES[k] += time.time() - t0
+        if "not-bookable" in args[0] or k.startswith("/access|"):
+            SLOW.append((round(time.time() - t0, 2), args[0] if "not-bookable" in args[0] else kw["json"]["inputs"][1]["value"], getattr(fn, "__self__", None) and id(fn.__self__)))
         COUNTS[k] += 1
     except Exception as exc:  # TESTING propagates exceptions: that is a 500 for a user
         return Answer(500, error=_where(exc))
@@ -647,10 +651,10 @@ def callback_requests(w: World, p: Person, key: str, spec: dict, variant: dict):
     """Bodies of crafted requests to one callback: values from rendered pages, unit ids from ``variant``."""
     deps = [("inputs", d) for d in spec["inputs"]] + [("state", d) for d in spec["state"]]
     com = w.people_by_role["committee"].login
-    bases = [a for (login_, path, search), a in w.renders.items() if login_ == p.login] + \
-            [a for (login_, path, search), a in w.renders.items() if login_ == com]
+    bases = [(k, a) for k, a in w.renders.items() if k[0] == p.login] + \
+            [(k, a) for k, a in w.renders.items() if k[0] == com]
     seen, out = set(), []
-    for a in bases:
+    for (_, path, search), a in bases:
         if a.status != 200 or a.refusal is not None or a.data is None:
             continue
         comps = components(a)
@@ -663,8 +667,10 @@ def callback_requests(w: World, p: Person, key: str, spec: dict, variant: dict):
             found.append((kind, d, pat, m))
         else:
             body = build_body(w, p, key, spec, found, variant)
-            if body is not None and (s := json.dumps(body[0], sort_keys=True, default=str)) not in seen:
-                seen.add(s)
+            # one request per page and set of crafted units (not one per period, date or filter of the page)
+            sig = (path, tuple(sorted(u.key for u in body[1])) if body else None)
+            if body is not None and sig not in seen:
+                seen.add(sig)
                 out.append(body)
     if not out:  # no page shows these components to anybody: craft the request from the callback alone
         found = []
@@ -734,6 +740,8 @@ def test_callbacks(world, role):
     for key, spec in cmap.items():
         if "_pages_content" in key:
             continue  # the page router: every page probe above is a request to it
+        if spec.get("callback") is None:
+            continue  # a clientside callback (Dash's own page title): nothing runs on the server
         for vi, variant in enumerate(p.variants):
             for body, foreign in callback_requests(w, p, key, spec, variant):
                 what = f"callback {short(key)} ← " + ", ".join(f"{i['id'] if isinstance(i, dict) else i[0]['id']}"
@@ -907,8 +915,10 @@ def test_exports(world, role):
     missing = [t for t in targets if t not in links and t.replace(".csv", ".xlsx") not in links]
     for t in targets:
         mine = links.get(t) or links.get(t.replace(".csv", ".xlsx")) or []
-        own_queries = {json.dumps(q, sort_keys=True): q for who, q in mine if who == p.login}
-        shapes = {json.dumps(sorted(q), sort_keys=True) + str(q.get("level")): q for who, q in mine}
+        def shape(q):
+            return json.dumps(sorted(q)) + str(q.get("level"))
+        own_queries = {shape(q): q for who, q in mine if who == p.login}
+        shapes = {shape(q): q for who, q in mine}
         if p.city and call(p.client.get, show(t, {"level": "region"})).status == 403:
             continue  # not for this role at all (patient lists: district and MO heads only)
         if t in missing:  # no page links to it: the unit parameters every table builder reads
@@ -957,3 +967,5 @@ def test_zz_times(world):
     for k, v in sorted(TIMES.items(), key=lambda x: -x[1])[:40]:
         print(round(v, 1), COUNTS[k], k)
     print(sum(TIMES.values()))
+    for x in sorted(SLOW, key=lambda x: -x[0])[:40]:
+        print(x)
