@@ -124,11 +124,16 @@ def not_bookable(n_level: str, n_id, n_mo, as_of: dt.date, scope: Scope = CITY, 
     n = U.require(scope, node(n_level, n_id, n_mo))
     p, sl, d = s.staff_position, s.slot, s.doctor
     start = dt.datetime.combine(as_of, dt.time(0))
-    has_slot = sa.exists().where(sl.c.doctor_id == p.c.doctor_id, sl.c.is_bookable.is_(True),
-                                 sl.c.slot_start >= start, sl.c.slot_start < start + dt.timedelta(days=days))
+    # doctors with an open slot in the window, found once and joined (a correlated EXISTS per position
+    # took 14 s for the city on DuckDB)
+    open_docs = sa.select(sl.c.doctor_id).where(
+        sl.c.is_bookable.is_(True), sl.c.slot_start >= start, sl.c.slot_start < start + dt.timedelta(days=days)
+    ).group_by(sl.c.doctor_id).subquery("open_docs")
     conds = _raw_unit_conds(p, n, scope) if n.level != "doctor" else [p.c.doctor_id == n.id]
     q = sa.select(p.c.position_id, p.c.mo_id, p.c.specialty_id, p.c.rate, p.c.doctor_id, d.c.full_name,
-                  has_slot.label("open")).select_from(p.outerjoin(d, d.c.doctor_id == p.c.doctor_id)).where(*conds)
+                  open_docs.c.doctor_id.is_not(None).label("open")).select_from(
+        p.outerjoin(d, d.c.doctor_id == p.c.doctor_id).outerjoin(open_docs, open_docs.c.doctor_id == p.c.doctor_id)
+    ).where(*conds)
     df = get_db().read_df(q)
     sp = specialties().set_index("specialty_id")
     df = df[df["specialty_id"].map(sp["category"]).isin(BOOKABLE_CATEGORIES)].copy()

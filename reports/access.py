@@ -172,15 +172,19 @@ def not_bookable_table(params: dict, scope) -> TableSpec:
     n = unit_param(params, scope)
     d = date_param(params)
     df = A.not_bookable(n.level, n.id, n.mo_id, d, scope)
-    records = []
-    for (mo, spec), part in df.groupby(["mo_name", "specialty"]):
-        closed = part[part["state"] == "closed"]
-        records.append({"mo": mo, "specialty": spec, "filled": int((part["state"] != "vacant").sum()),
-                        "open": int((part["state"] == "open").sum()), "closed": int(len(closed)),
-                        "vacant": int((part["state"] == "vacant").sum()),
-                        "doctors": ", ".join(sorted(closed["full_name"].astype(str)))})
+    # counted in one pass (a loop over the city's ~5 000 organisation × specialty groups took 13 s)
+    keys = ["mo_name", "specialty"]
+    st = df.assign(filled=df["state"] != "vacant", open=df["state"] == "open", closed=df["state"] == "closed",
+                   vacant=df["state"] == "vacant")
+    agg = st.groupby(keys, as_index=False)[["filled", "open", "closed", "vacant"]].sum()
+    agg = agg[(agg["closed"] > 0) | (agg["vacant"] > 0)]
+    doctors = (st[st["closed"]].groupby(keys)["full_name"].agg(lambda x: ", ".join(sorted(x.astype(str))))
+               .rename("doctors").reset_index())
+    agg = agg.merge(doctors, on=keys, how="left").fillna({"doctors": ""})
+    records = [{"mo": r["mo_name"], "specialty": r["specialty"], "filled": int(r["filled"]), "open": int(r["open"]),
+                "closed": int(r["closed"]), "vacant": int(r["vacant"]), "doctors": r["doctors"]}
+               for r in agg.to_dict("records")]
     records.sort(key=lambda x: (-x["closed"], -x["vacant"], x["mo"], x["specialty"]))
-    records = [r for r in records if r["closed"] or r["vacant"]]
     cols = [text_col("mo", "Организация"), text_col("specialty", "Специальность"), num_col("filled", "Занято должностей"),
             num_col("open", "Открыты для записи"), num_col("closed", "Не открыты для записи"),
             num_col("vacant", "Вакантны"), text_col("doctors", "Врачи без открытых ячеек")]

@@ -44,6 +44,7 @@ from collections import defaultdict
 TIMES = defaultdict(float)
 COUNTS = defaultdict(int)
 SLOW = []
+LOG = []
 import traceback
 from dataclasses import dataclass, field
 from urllib.parse import parse_qsl, urlencode, urlsplit
@@ -162,7 +163,9 @@ class World:
             self.depts = {r.dept_id: r for r in c.execute(sa.select(schema.department.c.dept_id, schema.department.c.mo_id,
                                                                      schema.department.c.name)).all()}
             self.specs = dict(c.execute(sa.select(schema.specialty.c.specialty_id, schema.specialty.c.name)).all())
-        self.renders: dict = {}      # (login, path, search) → Rendered
+        self.renders: dict = {}      # (login, path, search) → Answer of the page router
+        self.answers: dict = {}      # (login, "GET", url) → Answer
+        self.params: dict = {}       # API path → the unit parameters it takes
         self.refusals: dict = defaultdict(set)  # (role, unit key) → {(channel, message)}
         self.exports_seen: dict = defaultdict(set)  # login → export links found on pages
         kolp = places["kolpino"]["district_id"]
@@ -367,6 +370,14 @@ def render(w: World, p: Person, path: str, query: dict) -> Answer:
     return w.renders[key]
 
 
+def get(w: World, p: Person, url: str) -> Answer:
+    """A GET of the API or an export (memoised per person and URL: the same question is not asked twice)."""
+    key = (p.login, "GET", url)
+    if key not in w.answers:
+        w.answers[key] = call(p.client.get, url)
+    return w.answers[key]
+
+
 def forbidden_count(w: World, login_: str) -> int:
     with w.db.engine.connect() as c:
         return c.execute(sa.text("select count(*) from audit_log where action = 'forbidden' and login = :l"),
@@ -424,6 +435,7 @@ def expect(w: World, rep: Report, what: str, u: Unit | None, a: Answer, refused:
     """The common verdict: no error; a foreign unit refused (and audited); an own unit answered without foreign names."""
     p = rep.p
     rep.cases += 1
+    LOG.append((p.login, channel, what, "foreign" if (u is not None and not p.inside(u)) else "own", a.status, (refused or "")[:40]))
     if a.broken:
         rep.fail(what, f"error {a.status} {a.error or a.text[:200]}")
         return
@@ -748,6 +760,7 @@ def test_callbacks(world, role):
                                                                 for i in body["inputs"][:1]) + \
                     (f" with {', '.join(u.key for u in foreign)}" if foreign else "")
                 a = call(p.client.post, "/_dash-update-component", json=body, headers=csrf_header(p.client))
+                LOG.append((p.login, "callback", what, a.status, json.dumps(body["inputs"], ensure_ascii=False)[:150], json.dumps(body["state"], ensure_ascii=False)[:200], a.text[:100].replace("\n", " ")))
                 rep.cases += 1
                 if a.broken or a.status not in (200, 204):
                     rep.fail(what, f"error {a.status} {a.error or a.text[:200]}")
@@ -854,8 +867,10 @@ def test_api(world, role):
     assert rules
     for rule in rules:
         for path, path_unit in api_paths(w, p, rule):
-            params = api_params(w, path) if path_unit is None else set()
-            if p.city and path_unit is None and call(p.client.get, path).status == 403:
+            if path_unit is None and path not in w.params:
+                w.params[path] = api_params(w, path)
+            params = w.params[path] if path_unit is None else set()
+            if p.city and path_unit is None and get(w, p, path).status == 403:
                 continue  # not for this role at all (patient lists: district and MO heads only)
             units = [u for u in p.own + p.foreign if u.level != "task"]
             probes = [(("path",), {}, path_unit)] if path_unit else unit_queries(params, units, w.code)
@@ -865,10 +880,10 @@ def test_api(world, role):
                     if (u is None or p.inside(u)) != own:
                         continue
                     url = show(path, query)
-                    if not own and shape not in works and com.client.get(url).status_code != 200:
+                    if not own and shape not in works and get(w, com, url).status != 200:
                         continue  # the endpoint does not take this request even from the committee
                     before = forbidden_count(w, p.login) if not own else None
-                    a = call(p.client.get, url)
+                    a = get(w, p, url) if own else call(p.client.get, url)
                     refused = (a.data or {}).get("error") if a.status == 403 and isinstance(a.data, dict) else None
                     if a.status == 403 and refused is None:
                         refused = "(403 without a JSON message)"
@@ -919,13 +934,14 @@ def test_exports(world, role):
             return json.dumps(sorted(q)) + str(q.get("level"))
         own_queries = {shape(q): q for who, q in mine if who == p.login}
         shapes = {shape(q): q for who, q in mine}
-        if p.city and call(p.client.get, show(t, {"level": "region"})).status == 403:
-            continue  # not for this role at all (patient lists: district and MO heads only)
         if t in missing:  # no page links to it: the unit parameters every table builder reads
             shapes = {str(u.key): q for _, q, u in unit_queries({"level", "id", "mo"}, p.own, w.code) if u is not None}
             own_queries = dict(shapes)
+        region = next((q for q in own_queries.values() if q.get("level") == "region"), {"level": "region"})
+        if p.city and get(w, p, show(t, region)).status == 403:
+            continue  # not for this role at all (patient lists: district and MO heads only)
         for q in own_queries.values():
-            a = call(p.client.get, show(t, q))
+            a = get(w, p, show(t, q))
             if a.status in (400, 404):
                 continue
             expect(w, rep, f"GET {show(t, q)}", None, a, a.text if a.status == 403 else None, "export", None)
@@ -939,7 +955,7 @@ def test_exports(world, role):
                 url = show(t, fq)
                 before = forbidden_count(w, p.login)
                 a = call(p.client.get, url)
-                if a.status in (400, 404) and call(com.client.get, url).status in (400, 404):
+                if a.status in (400, 404) and get(w, com, url).status in (400, 404):
                     continue  # not a request this export takes
                 expect(w, rep, f"GET {url}", u, a, a.text if a.status == 403 else None, "export", before)
     rep.done("exports")
@@ -967,5 +983,5 @@ def test_zz_times(world):
     for k, v in sorted(TIMES.items(), key=lambda x: -x[1])[:40]:
         print(round(v, 1), COUNTS[k], k)
     print(sum(TIMES.values()))
-    for x in sorted(SLOW, key=lambda x: -x[0])[:40]:
-        print(x)
+    for x in LOG:
+        print("LOG", x)
