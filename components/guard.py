@@ -18,15 +18,20 @@ def role_refusal(user, roles) -> dbc.Alert | None:
     return None
 
 
+def refused(exc: ScopeError) -> dbc.Alert:
+    """A refusal for a unit or task outside the person's scope, recorded in the audit log."""
+    from security import audit_event
+    audit_event("forbidden", obj=str(exc))
+    return refusal(str(exc))
+
+
 def scoped(fn):
     """Run a layout builder; a ScopeError becomes a refusal (and an audit entry), not a traceback."""
     def wrapper(*args, **kwargs):
         try:
             return fn(*args, **kwargs)
         except ScopeError as exc:
-            from security import audit_event
-            audit_event("forbidden", obj=str(exc))
-            return refusal(str(exc))
+            return refused(exc)
     wrapper.__name__ = fn.__name__
     wrapper.__doc__ = fn.__doc__
     return wrapper

@@ -258,6 +258,10 @@ def search(db: Database, scope: Scope, *, district_id=None, mo_id=None, code=Non
     ensure(db)
     today = today or dt.date.today()
     t = control_task
+    # a filter naming a unit outside the scope is refused (ScopeError), not silently emptied
+    for level, uid in (("district", district_id), ("mo", mo_id)):
+        if uid is not None and (u := U.unit(level, uid)) is not None:
+            U.require(scope, u)
     q = sa.select(t).order_by(t.c.task_id.desc())
     if scope.districts is not None:
         q = q.where(t.c.district_id.in_(sorted(scope.districts)))

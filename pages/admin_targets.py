@@ -101,6 +101,8 @@ def show(code):
 
 @callback(Output(F["unit"], "options"), Output(F["unit"], "value"), Input(F["level"], "value"))
 def units_of(level):
+    if current_user() is None or current_user().role not in ROLES:
+        return [], None
     if level == "region":
         return [{"label": U.CITY_NAME, "value": 0}], 0
     if level == "district":

@@ -8,7 +8,7 @@ import dash_bootstrap_components as dbc
 from dash import ALL, Input, Output, State, callback, ctx, dcc, html, no_update
 from flask import current_app
 
-from components.guard import refusal, scoped
+from components.guard import refused, scoped
 from core import fmt
 from data_access import tasks as T
 from data_access import units as U
@@ -67,7 +67,7 @@ def view(t: dict):
                                  f": за {fmt.month_name(res['month'])} — {fmt.number(res['value'], ind.decimals)} "
                                  f"{ind.unit} при цели {fmt.number(res['target'], ind.decimals)}."],
                                 color="success" if ok else "danger", id="task-outcome")
-    orgs = U.organisations()
+    orgs = U.in_scope(current_scope(), "mo")
     orgs = orgs[orgs["district_id"] == t["district_id"]]
     editable = control_ok
     hist = [html.Tr([html.Td(fmt.datetime(h["changed_at"]), className="small"), html.Td(h["author"], className="small"),
@@ -135,7 +135,7 @@ def _apply(state, changes=None, comment=None):
     except T.ConflictError as exc:
         return dbc.Alert(str(exc), color="warning", id="task-conflict"), no_update, no_update
     except (T.TaskError, ScopeError) as exc:
-        return (refusal(str(exc)) if isinstance(exc, ScopeError) else dbc.Alert(str(exc), color="warning")), no_update, no_update
+        return (refused(exc) if isinstance(exc, ScopeError) else dbc.Alert(str(exc), color="warning")), no_update, no_update
     return dbc.Alert("Сохранено", color="success", duration=3000), view(t), {"task_id": t["task_id"], "version": t["version"]}
 
 
@@ -163,7 +163,12 @@ def save(_n, state, assignee, due, descr, mo_id):
     changes = {"assignee": (assignee or "").strip(), "due_date": due_date, "description": (descr or "").strip()}
     if mo_id is not None:
         changes["mo_id"] = int(mo_id)
-    current = T.get(_db(), state["task_id"], current_scope())
+    try:
+        current = T.get(_db(), state["task_id"], current_scope())
+    except ScopeError as exc:
+        return refused(exc), no_update, no_update
+    except T.TaskNotFound as exc:
+        return dbc.Alert(str(exc), color="warning"), no_update, no_update
     changes = {k: v for k, v in changes.items() if current.get(k) != v}
     if not changes:
         return dbc.Alert("Изменений нет", color="secondary", duration=3000), no_update, no_update
