@@ -178,18 +178,22 @@ def csrf_header(client) -> dict:
     return {"X-CSRFToken": cookie.value if cookie else ""}
 
 
-@pytest.fixture(scope="session")
-def city_app(dbs, city, tmp_path_factory):
-    """An app on a private copy of the city, with the test users. Tests must not change its data."""
+def app_on_copy(dbs, city, instance: Path):
+    """An app on a private copy of the shared city, with the test users (``app.places``: their units)."""
     from app import create_app
     name, db = city
     db.dispose()
     copy = Database(dbs.url(dbs.new(template=name)))
-    app = create_app(make_config(copy.url, tmp_path_factory.mktemp("city_app"), login_failure_delay=0))
+    app = create_app(make_config(copy.url, instance, login_failure_delay=0))
     with app.app_context():
-        places = create_users(app.extensions["iam"]["db"])
-    app.places = places
+        app.places = create_users(app.extensions["iam"]["db"])
     return app
+
+
+@pytest.fixture(scope="session")
+def city_app(dbs, city, tmp_path_factory):
+    """An app on a private copy of the city, with the test users. Tests must not change its data."""
+    return app_on_copy(dbs, city, tmp_path_factory.mktemp("city_app"))
 
 
 @pytest.fixture

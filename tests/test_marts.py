@@ -313,3 +313,12 @@ def test_the_evaluator_reads_the_smallest_table(city_app):
         assert table(("mo",), district) == "mart_booking_mo"
         assert table(("doctor",), mo) == "mart_booking"
         assert table(("mo",), scope=Scope(districts=frozenset({1}), mos=frozenset({5}))) == "mart_booking_mo"
+
+
+def test_the_contract_document_is_current():
+    """docs/data-contract.md is generated from the declarations; a changed table or mart must regenerate it."""
+    from pathlib import Path
+
+    from data_access.contract_doc import render
+    doc = Path(__file__).resolve().parent.parent / "docs" / "data-contract.md"
+    assert doc.read_text(encoding="utf-8") == render(), "run: python -m data_access.contract_doc > docs/data-contract.md"

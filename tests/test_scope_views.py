@@ -54,8 +54,7 @@ import pytest
 import sqlalchemy as sa
 
 from data_access import schema
-from data_access.db import Database
-from tests.conftest import create_users, csrf_header, login, make_config
+from tests.conftest import app_on_copy, csrf_header, login
 
 pytestmark = pytest.mark.parametrize("backend", ["duckdb"], indirect=True)
 
@@ -241,14 +240,8 @@ class World:
 @pytest.fixture(scope="module")
 def world(dbs, city, tmp_path_factory):
     """A private copy of the shared city (with control tasks added) and an app on it, the users signed in."""
-    from app import create_app
-    name, db = city
-    db.dispose()
-    copy = Database(dbs.url(dbs.new(template=name)))
-    app = create_app(make_config(copy.url, tmp_path_factory.mktemp("scope_views"), login_failure_delay=0))
-    with app.app_context():
-        places = create_users(app.extensions["iam"]["db"])
-    w = World(app, app.extensions["iam"]["db"], places)
+    app = app_on_copy(dbs, city, tmp_path_factory.mktemp("scope_views"))
+    w = World(app, app.extensions["iam"]["db"], app.places)
     clients = {}
     for login_ in ROLES.values():
         c = app.test_client()
