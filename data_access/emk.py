@@ -66,7 +66,9 @@ def silent_periods(days: pd.DataFrame, workdays: list[dt.date], min_days: int = 
                 run = []
         close(uid, run, sub)
     out = pd.DataFrame(rows, columns=cols)
-    return out.sort_values(["last", "working_days"], ascending=[False, False]).reset_index(drop=True)
+    # the name breaks ties, so that the order does not depend on the order the rows were read in
+    return out.sort_values(["last", "working_days", "name"], ascending=[False, False, True],
+                           kind="stable").reset_index(drop=True)
 
 
 def share(num, den):

@@ -73,7 +73,7 @@ def rates(cases: pd.DataFrame, pop: pd.DataFrame, weights: pd.Series, n_months: 
     j["var"] = j["w"] ** 2 * j["cases"] / j["population"] ** 2
     g = j.groupby("place")
     out = pd.DataFrame({"cases": g["cases"].sum(), "new_cases": g["new_cases"].sum(), "population": g["population"].sum(),
-                        "w_used": g["w"].sum(), "asr_raw": g["wr"].sum(), "var": g["var"].sum()})
+                        "w_used": g["w"].sum(), "asr_raw": g["wr"].sum(), "var": g["var"].sum()}).astype(float)
     out["crude"] = out["cases"] / out["population"] * annual
     # groups a small place has nobody in are left out of its standardisation; the weights renormalise
     out["asr"] = np.where(out["w_used"] > 0, out["asr_raw"] / out["w_used"] * annual, np.nan)

@@ -164,7 +164,7 @@ def compute(level: str, period: Period, parent: int | None = None, scope: Scope 
     cur["prev_integral"] = prev["integral"]
     cur["integral_target"] = cfg.integral_target
     cur["status"] = [scoring.status(v, cfg.integral_target, True) for v in cur["integral"]]
-    out = ulist.set_index("unit_id").join(cur).reset_index()
+    out = ulist.set_index("unit_id").join(cur).rename_axis("unit_id").reset_index()
     out["ranked_count"] = int(out["place"].notna().sum())
     out = out.sort_values(["place", "integral"], ascending=[True, False], na_position="last", kind="stable")
     # contribution of each indicator to the gap to 100
@@ -173,8 +173,8 @@ def compute(level: str, period: Period, parent: int | None = None, scope: Scope 
     c["weight_share"] = c["weight"] / c["unit_id"].map(avail_w)
     c["lost"] = np.where(c["score"].notna(), c["weight_share"] * (100 - c["score"]), np.nan)
     # the scope: only the rows the person may see leave this function
-    visible = [U.visible(scope, level, d, u) for u, d in zip(out["unit_id"], out["district_id"])]
-    out = out[visible].reset_index(drop=True)
+    visible = np.array([U.visible(scope, level, d, u) for u, d in zip(out["unit_id"], out["district_id"])], dtype=bool)
+    out = out[visible].reset_index(drop=True)  # a boolean array: an empty list would select columns
     c = c[c["unit_id"].isin(out["unit_id"])].reset_index(drop=True)
     return Rating(level=level, period=period, parent=parent, units=out, cells=c)
 

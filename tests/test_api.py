@@ -80,3 +80,14 @@ def test_bad_requests_get_json_errors(client_as, url, status, message):
 def test_unauthenticated_api_is_401(city_app):
     res = city_app.test_client().get("/api/v1/meta")
     assert res.status_code == 401 and "вход" in res.get_json()["error"]
+
+
+@pytest.mark.parametrize("url", [
+    "/api/v1/ratings?level=mo&period=2026-09&parent={district}&kind=maternity",  # no unit of that kind there
+    "/api/v1/morbidity/places?level=mo&id={mo}&period=2026-09&sex=M&age=0-0",     # nobody of that age and sex
+])
+def test_empty_answers_are_answers_not_errors(client_as, city_app, url):
+    places = city_app.places["glavvrach"]
+    res = client_as("chair").get(url.format(district=places["district_id"], mo=places["mo_id"]))
+    assert res.status_code == 200, res.get_json()
+    assert isinstance(res.get_json()["rows"], list)
