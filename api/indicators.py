@@ -40,6 +40,7 @@ def indicator_json(ind) -> dict:
             "group_name": reg.groups[ind.group], "method": ind.method, "unit": ind.unit, "factor": ind.factor,
             "annualize": ind.annualize, "direction": ind.direction, "target": ind.target, "weight": ind.weight,
             "levels": list(ind.levels), "key": ind.key, "decimals": ind.decimals, "percentile": ind.percentile,
+            "type": ind.kind, "formula": ind.formula, "inputs": list(ind.inputs),
             "numerator": _measure(ind.numerator), "denominator": _measure(ind.denominator)}
 
 

@@ -22,11 +22,13 @@ def indicator_columns(ind, level: str, with_district: bool) -> list[dict]:
         cols.append({"name": "Район", "id": "district_name"})
     if level == "doctor":
         cols.append({"name": "Специальность", "id": "specialty"})
-    if ind.percentile is None:
-        cols.append({"name": "Числитель", "id": "numerator", "type": "numeric", "format": num(0)})
-    cols += [{"name": "Знаменатель" if ind.percentile is None else "Записей", "id": "denominator", "type": "numeric",
-              "format": num(0)},
-             {"name": f"Значение, {ind.unit}", "id": "value", "type": "numeric", "format": num(d)},
+    if ind.kind in ("ratio", "count"):
+        cols.append({"name": "Числитель" if ind.kind == "ratio" else "Число", "id": "numerator", "type": "numeric",
+                     "format": num(0)})
+    if ind.kind in ("ratio", "percentile"):
+        cols.append({"name": "Знаменатель" if ind.kind == "ratio" else "Записей", "id": "denominator", "type": "numeric",
+                     "format": num(0)})
+    cols += [{"name": f"Значение, {ind.unit}", "id": "value", "type": "numeric", "format": num(d)},
              {"name": "Цель", "id": "target", "type": "numeric", "format": num(d)},
              {"name": "К пред. периоду", "id": "d_prev", "type": "numeric", "format": num(d).sign("+")},
              {"name": "К прошлому году", "id": "d_ly", "type": "numeric", "format": num(d).sign("+")},

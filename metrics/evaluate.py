@@ -23,7 +23,7 @@ from data_access.scope import CITY, Scope
 from . import query as Q
 from . import scoring
 from .histogram import percentile_from_hist
-from .model import LEVELS, Indicator, Measure
+from .model import LEVELS, Indicator, Measure, evaluate_formula
 from .registry import registry, reload_registry  # noqa: F401  (E.registry() is the registry of pages and API)
 
 
@@ -109,10 +109,25 @@ def _monthly(ind: Indicator, months: list[dt.date], *, unit_level, unit_id, scop
 FRAME_COLS = ["unit_id", "numerator", "denominator", "value"]
 
 
-def _ratio(ind: Indicator, num: pd.Series, den: pd.Series, n_months: int) -> np.ndarray:
+def _ratio(ind: Indicator, num: pd.Series, den: pd.Series | None, n_months: int) -> np.ndarray:
+    """numerator / denominator × factor (a count: numerator × factor), per year when annualised."""
     with np.errstate(divide="ignore", invalid="ignore"):
-        val = np.where(den > 0, num / den * ind.factor, np.nan)
+        if den is None:
+            val = np.asarray(num, dtype=float) * ind.factor
+        else:
+            val = np.where(den > 0, num / den * ind.factor, np.nan)
     return val * 12 / n_months if ind.annualize else val
+
+
+def _derived(ind: Indicator, frames: dict[str, pd.DataFrame], key: str) -> pd.DataFrame:
+    """A derived indicator from its inputs' frames (aligned on ``key``): the formula × factor."""
+    merged = None
+    for code in ind.inputs:
+        f = frames[code][[key, "value"]].rename(columns={"value": code})
+        merged = f if merged is None else merged.merge(f, on=key, how="outer")
+    out = pd.DataFrame({key: merged[key], "numerator": np.nan, "denominator": np.nan})
+    out["value"] = evaluate_formula(ind.formula, {c: merged[c] for c in ind.inputs}) * ind.factor
+    return out.reset_index(drop=True)
 
 
 def _period_frames(ind: Indicator, level: str, periods: dict[str, Period | None], **where) -> dict[str, pd.DataFrame]:
@@ -120,6 +135,10 @@ def _period_frames(ind: Indicator, level: str, periods: dict[str, Period | None]
     months_of = {tag: _months_with_data(p) for tag, p in periods.items() if p is not None}
     months_of = {tag: ms for tag, ms in months_of.items() if ms}
     out = {tag: pd.DataFrame(columns=FRAME_COLS) for tag in periods}
+    if ind.kind == "derived":
+        inputs = {c: _period_frames(registry()[c], level, periods, **where) for c in ind.inputs}
+        return {tag: _derived(ind, {c: inputs[c][tag] for c in ind.inputs}, "unit_id") if tag in months_of else out[tag]
+                for tag in periods}
     for group in Q.disjoint(months_of.items()):
         if ind.percentile is not None:
             h = _tagged_hist(ind.denominator, level, group, **where)
@@ -129,7 +148,7 @@ def _period_frames(ind: Indicator, level: str, periods: dict[str, Period | None]
                 out[tag] = pd.DataFrame({"unit_id": x["unit_id"], "numerator": np.nan, "denominator": x["weight"],
                                          "value": x["value"].astype(float)}).reset_index(drop=True)
             continue
-        measures = [ind.numerator, ind.denominator]
+        measures = [m for m in (ind.numerator, ind.denominator) if m is not None]
         parts = []
         for mart in dict.fromkeys(m.mart for m in measures):
             df = _tagged_sums([m for m in measures if m.mart == mart], level, group, **where)
@@ -139,14 +158,15 @@ def _period_frames(ind: Indicator, level: str, periods: dict[str, Period | None]
             if tag not in both.index.get_level_values("tag"):
                 continue
             x = both.xs(tag, level="tag")
-            num, den = x[ind.numerator.name], x[ind.denominator.name]
-            if ind.denominator.agg == "avg_months":
+            num = x[ind.numerator.name]
+            den = x[ind.denominator.name] if ind.denominator is not None else None
+            if den is not None and ind.denominator.agg == "avg_months":
                 den = den / len(months)
             if ind.numerator.agg == "avg_months":
                 num = num / len(months)
             frame = pd.DataFrame({"unit_id": x.index.to_numpy(), "numerator": num.to_numpy(),
-                                  "denominator": den.to_numpy()})
-            frame["value"] = _ratio(ind, frame["numerator"], frame["denominator"], len(months))
+                                  "denominator": den.to_numpy() if den is not None else np.nan})
+            frame["value"] = _ratio(ind, frame["numerator"], frame["denominator"] if den is not None else None, len(months))
             out[tag] = frame
     return out
 
@@ -265,7 +285,10 @@ def trend(code: str, level: str, unit_id: int | None, last_month: dt.date, n_mon
     months = [m for m in (month_add(last_month, -k) for k in range(n_months - 1, -1, -1)) if m in have]
     if not months:
         return pd.DataFrame(columns=["month", "numerator", "denominator", "value", "target"])
-    if ind.percentile is not None:
+    if ind.kind == "derived":
+        inputs = {c: trend(c, level, unit_id, last_month, n_months, scope) for c in ind.inputs}
+        out = _derived(ind, inputs, "month")
+    elif ind.percentile is not None:
         h = _tagged_hist(ind.denominator, "region", {f"{m:%Y-%m}": [m] for m in months},
                          parent_level=level, parent_id=unit_id, scope=scope)
         r = percentile_from_hist(h, ind.percentile, ["tag"])
@@ -273,9 +296,10 @@ def trend(code: str, level: str, unit_id: int | None, last_month: dt.date, n_mon
                             "denominator": r["weight"], "value": r["value"]})
     else:
         m = _monthly(ind, months, unit_level=level, unit_id=unit_id, scope=scope)
+        den = m[ind.denominator.name].astype(float) if ind.denominator is not None else np.nan
         out = pd.DataFrame({"month": m.index, "numerator": m[ind.numerator.name].astype(float),
-                            "denominator": m[ind.denominator.name].astype(float)}).reset_index(drop=True)
-        out["value"] = _ratio(ind, out["numerator"], out["denominator"], 1)
+                            "denominator": den}).reset_index(drop=True)
+        out["value"] = _ratio(ind, out["numerator"], out["denominator"] if ind.denominator is not None else None, 1)
     out["month"] = pd.to_datetime(out["month"]).dt.date
     out = out.sort_values("month").reset_index(drop=True)
     from .targets import targets_for

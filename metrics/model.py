@@ -7,6 +7,7 @@ whose key column it carries.
 """
 from __future__ import annotations
 
+import ast
 import hashlib
 import tomllib
 from dataclasses import dataclass, field
@@ -56,7 +57,7 @@ class Indicator:
     weight: float
     levels: tuple[str, ...]
     numerator: Measure | None
-    denominator: Measure
+    denominator: Measure | None
     factor: float = 1.0
     decimals: int = 1
     annualize: bool = False
@@ -64,6 +65,9 @@ class Indicator:
     percentile: float | None = None
     numerator_label: str = ""
     denominator_label: str = ""
+    kind: str = "ratio"              # ratio, percentile, count (a measure), derived (a formula of indicators)
+    formula: str | None = None       # derived: an arithmetic expression over other indicators' codes
+    inputs: tuple[str, ...] = ()     # derived: the codes the formula reads
 
     @property
     def higher_is_better(self) -> bool:
@@ -136,6 +140,48 @@ def _measure(name: str, raw: dict, where: str) -> Measure:
                    label=raw.get("label", ""))
 
 
+_FORMULA_NODES = (ast.Expression, ast.BinOp, ast.UnaryOp, ast.Add, ast.Sub, ast.Mult, ast.Div, ast.USub, ast.UAdd,
+                  ast.Constant, ast.Name, ast.Load)
+
+
+def formula_inputs(formula: str, where: str = "формула") -> tuple[str, ...]:
+    """The indicator codes an arithmetic formula reads (numbers, + − × ÷ and brackets only)."""
+    try:
+        tree = ast.parse(formula, mode="eval")
+    except SyntaxError as exc:
+        raise RegistryError(f"{where}: формула «{formula}» не разбирается") from exc
+    for node in ast.walk(tree):
+        if not isinstance(node, _FORMULA_NODES) or (isinstance(node, ast.Constant)
+                                                    and not isinstance(node.value, (int, float))):
+            raise RegistryError(f"{where}: в формуле допустимы коды показателей, числа, + − × ÷ и скобки")
+    return tuple(dict.fromkeys(n.id for n in ast.walk(tree) if isinstance(n, ast.Name)))
+
+
+def evaluate_formula(formula: str, values: dict):
+    """The formula over aligned arrays of the inputs' values; a division by zero gives NaN."""
+    import numpy as np
+
+    def ev(node):
+        if isinstance(node, ast.Expression):
+            return ev(node.body)
+        if isinstance(node, ast.Constant):
+            return float(node.value)
+        if isinstance(node, ast.Name):
+            return np.asarray(values[node.id], dtype=float)
+        if isinstance(node, ast.UnaryOp):
+            return -ev(node.operand) if isinstance(node.op, ast.USub) else ev(node.operand)
+        a, b = ev(node.left), ev(node.right)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            if isinstance(node.op, ast.Add):
+                return a + b
+            if isinstance(node.op, ast.Sub):
+                return a - b
+            if isinstance(node.op, ast.Mult):
+                return a * b
+            return np.where(np.asarray(b) != 0, a / np.where(np.asarray(b) != 0, b, 1), np.nan)
+    return ev(ast.parse(formula, mode="eval"))
+
+
 def column_measure(mart: str, column: str) -> Measure:
     """An additive column of a mart as a measure named ``<mart>.<column>`` (summed; label: its documentation)."""
     if mart not in M.marts.tables or mart == M.build_log.name:
@@ -153,11 +199,15 @@ def parse_registry(data: dict) -> Registry:
         raise RegistryError("В реестре нет направлений (groups)")
     measures = {name: _measure(name, raw, f"мера «{name}»") for name, raw in (data.get("measures") or {}).items()}
     reg = Registry(groups=dict(groups), measures=measures)
-    required = {"code", "name", "group", "method", "unit", "direction", "target", "weight", "levels", "denominator"}
+    required = {"code", "name", "group", "method", "unit", "direction", "target", "weight", "levels"}
+    by_kind = {"ratio": {"denominator"}, "count": {"measure"}, "derived": {"formula"}}
     for i, raw in enumerate(data.get("indicator") or []):
         code = raw.get("code") or f"#{i + 1}"
         where = f"показатель «{code}»"
-        if missing := required - set(raw):
+        kind = raw.get("type", "ratio")
+        if kind not in by_kind:
+            raise RegistryError(f"{where}: type — одно из {sorted(by_kind)} (перцентиль — ratio со знаменателем-гистограммой)")
+        if missing := (required | by_kind[kind]) - set(raw):
             raise RegistryError(f"{where}: не заданы поля {sorted(missing)}")
         if code in reg.indicators:
             raise RegistryError(f"{where}: код повторяется")
@@ -165,22 +215,39 @@ def parse_registry(data: dict) -> Registry:
             raise RegistryError(f"{where}: направление «{raw['group']}» не объявлено в groups")
         if raw["direction"] not in DIRECTIONS:
             raise RegistryError(f"{where}: direction должно быть up или down")
-        for m in ("numerator", "denominator"):
+        for m in ("numerator", "denominator", "measure"):
             if m in raw and raw[m] not in measures:
                 raise RegistryError(f"{where}: мера «{raw[m]}» не объявлена")
-        den = measures[raw["denominator"]]
-        num = measures.get(raw.get("numerator")) if raw.get("numerator") else None
-        pct = {"median": 0.5, "p90": 0.9}.get(den.agg)
-        if num is None and pct is None:
-            raise RegistryError(f"{where}: нужен числитель (или знаменатель-гистограмма для перцентиля)")
-        if num is not None and (num.agg in ("median", "p90") or pct is not None):
-            raise RegistryError(f"{where}: перцентиль не делится на другую меру")
+        num = den = pct = formula = None
+        inputs: tuple[str, ...] = ()
+        if kind == "ratio":
+            den = measures[raw["denominator"]]
+            num = measures.get(raw.get("numerator")) if raw.get("numerator") else None
+            pct = {"median": 0.5, "p90": 0.9}.get(den.agg)
+            if num is None and pct is None:
+                raise RegistryError(f"{where}: нужен числитель (или знаменатель-гистограмма для перцентиля)")
+            if num is not None and (num.agg in ("median", "p90") or pct is not None):
+                raise RegistryError(f"{where}: перцентиль не делится на другую меру")
+            if pct is not None:
+                kind = "percentile"
+        elif kind == "count":
+            num = measures[raw["measure"]]
+            if num.agg in ("median", "p90"):
+                raise RegistryError(f"{where}: гистограмма — это перцентиль (type = ratio), а не счёт")
+        else:
+            formula = str(raw["formula"])
+            inputs = formula_inputs(formula, where)
+            if bad := [c for c in inputs if c not in reg.indicators]:
+                raise RegistryError(f"{where}: формула ссылается на показатели {bad}, не объявленные выше")
         levels = tuple(raw["levels"])
         if bad := [lv for lv in levels if lv not in LEVELS]:
             raise RegistryError(f"{where}: неизвестные уровни {bad}")
         for m in (num, den):
             if m is not None and (bad := [lv for lv in levels if lv not in m.levels]):
                 raise RegistryError(f"{where}: мера «{m.name}» (витрина {m.mart}) не отвечает на уровнях {bad}")
+        for c in inputs:
+            if bad := [lv for lv in levels if lv not in reg.indicators[c].levels]:
+                raise RegistryError(f"{where}: показатель «{c}» формулы не считается на уровнях {bad}")
         try:
             target, weight = float(raw["target"]), float(raw["weight"])
             factor = float(raw.get("factor", 1))
@@ -193,7 +260,8 @@ def parse_registry(data: dict) -> Registry:
             method=raw["method"], unit=raw["unit"], direction=raw["direction"], target=target, weight=weight,
             levels=levels, numerator=num, denominator=den, factor=factor, decimals=int(raw.get("decimals", 1)),
             annualize=bool(raw.get("annualize", False)), key=bool(raw.get("key", False)), percentile=pct,
-            numerator_label=(num.label if num else ""), denominator_label=den.label,
+            numerator_label=(num.label if num else ""), denominator_label=(den.label if den else ""),
+            kind=kind, formula=formula, inputs=inputs,
         )
     if not reg.indicators:
         raise RegistryError("В реестре нет ни одного показателя")

@@ -41,6 +41,18 @@ def default_view(ind, user):
     return ("district", None) if ind.valid_at("district") else ("region", None)
 
 
+def method_lines(ind) -> list:
+    """What the value is made of: the measures of a ratio or a count, the formula of a derived indicator."""
+    if ind.kind == "derived":
+        reg = E.registry()
+        return [html.Li(["Формула: ", html.Code(ind.formula)])] + [
+            html.Li([html.Code(c), f" — {reg[c].name}"]) for c in ind.inputs]
+    if ind.kind == "count":
+        return [html.Li(["Считается: ", ind.numerator_label])]
+    return ([html.Li(["Числитель: ", ind.numerator_label])] if ind.numerator else []) + [
+        html.Li([("Знаменатель: " if ind.numerator else "По записям: "), ind.denominator_label])]
+
+
 def layout(code=None, level=None, parent=None, period=None, **_):
     return _layout(code, level, parent, period)
 
@@ -172,9 +184,7 @@ def _layout(code, level, parent, period):
         dbc.Card(dbc.CardBody([
             html.H6("Как считается"),
             html.P(ind.method, className="mb-2", id="ind-method"),
-            html.Ul(([html.Li(["Числитель: ", ind.numerator_label])] if ind.numerator else []) +
-                    [html.Li([("Знаменатель: " if ind.numerator else "По записям: "), ind.denominator_label])],
-                    className="small mb-1"),
+            html.Ul(method_lines(ind), className="small mb-1"),
             html.Div(f"Цель по умолчанию: {fmt.number(ind.target, ind.decimals)} {ind.unit}; "
                      f"{'чем больше, тем лучше' if ind.higher_is_better else 'чем меньше, тем лучше'}; "
                      f"вес в интегральном рейтинге: {fmt.number(ind.weight, 1)}.", className="small text-muted"),

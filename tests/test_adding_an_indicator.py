@@ -100,3 +100,78 @@ def test_the_default_registry_is_untouched(city_app):
     from metrics import evaluate as E
     with city_app.app_context():
         assert CODE not in E.registry()
+
+
+COUNT_AND_DERIVED = '''
+[[indicator]]
+code = "visits_total"
+type = "count"
+name = "Посещения"
+group = "load"
+method = "Число посещений за период."
+unit = "посещений"
+direction = "up"
+target = 0
+weight = 0
+decimals = 0
+levels = ["region", "district", "mo", "doctor"]
+measure = "visits"
+
+[[indicator]]
+code = "emk_late_registration"
+type = "derived"
+name = "Случаи с СЭМД, зарегистрированным позже суток"
+group = "emk"
+method = "Доля случаев с зарегистрированным СЭМД минус доля зарегистрированных в течение суток."
+unit = "п. п."
+direction = "down"
+target = 5
+weight = 0
+levels = ["region", "district", "mo", "doctor"]
+formula = "emk_coverage - emk_registered_1d"
+'''
+
+
+def test_count_and_derived_indicators(city_copy, make_app, tmp_path):
+    registry = tmp_path / "indicators.toml"
+    registry.write_text(REGISTRY_PATH.read_text(encoding="utf-8") + COUNT_AND_DERIVED, encoding="utf-8")
+    app = make_app(city_copy, indicators_file=registry, login_failure_delay=0)
+    with app.app_context():
+        create_users(city_copy)
+    c = app.test_client()
+    assert login(c, "chair").status_code == 302
+    get = lambda code: {r["unit_id"]: r for r in c.get(  # noqa: E731
+        f"/api/v1/indicators/{code}?level=district&period=2026-Q2").get_json()["rows"]}
+    visits = city_copy.read_df(sa.select(M.marts.tables["mart_visits"]))
+    visits = visits[pd.to_datetime(visits["month"]).dt.date.isin(Q2)].groupby("district_id")["visits"].sum()
+    counted = get("visits_total")
+    assert {d: r["value"] for d, r in counted.items()} == {d: float(v) for d, v in visits.items()}
+    late, cov, day = get("emk_late_registration"), get("emk_coverage"), get("emk_registered_1d")
+    for d, r in late.items():
+        assert r["value"] == pytest.approx(cov[d]["value"] - day[d]["value"])
+        assert r["numerator"] is None and r["denominator"] is None
+    from core.periods import parse_period  # noqa: F401
+    from metrics import evaluate as E
+    with app.app_context():
+        t = E.trend("emk_late_registration", "region", None, dt.date(2026, 9, 1), 6)
+        a = E.trend("emk_coverage", "region", None, dt.date(2026, 9, 1), 6)
+        b = E.trend("emk_registered_1d", "region", None, dt.date(2026, 9, 1), 6)
+    assert len(t) == 6
+    assert t["value"].tolist() == pytest.approx((a["value"] - b["value"]).tolist())
+
+
+@pytest.mark.parametrize("formula,message", [
+    ("emk_coverage - nothing_here", "не объявленные выше"),
+    ("__import__('os')", "допустимы коды показателей"),
+    ("emk_coverage -", "не разбирается"),
+    ("morb_new_100k * 2", "не считается на уровнях"),  # levels beyond its input's
+])
+def test_a_bad_formula_is_refused_at_start(formula, message):
+    import tomllib
+
+    from metrics.model import RegistryError, parse_registry
+    data = tomllib.loads(REGISTRY_PATH.read_text(encoding="utf-8"))
+    derived = tomllib.loads(COUNT_AND_DERIVED)["indicator"][1] | {"formula": formula}
+    data["indicator"].append(derived)
+    with pytest.raises(RegistryError, match=message):
+        parse_registry(data)
