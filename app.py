@@ -5,7 +5,6 @@ Dash application on it; ``python app.py`` also prepares demo data on an empty em
 """
 from __future__ import annotations
 
-import datetime as dt
 import sys
 
 import dash
@@ -46,7 +45,6 @@ def create_app(config: Config | None = None) -> Flask:
                                                          versions=[data_version, targets_version,
                                                                    lambda _db: registry.version])}
 
-    server.permanent_session_lifetime = dt.timedelta(hours=cfg.session_hours)
     import cli
     cli.register(server)
     from security import web

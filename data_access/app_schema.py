@@ -35,6 +35,17 @@ app_user = sa.Table(
     sa.Column("last_login_at", DateTime, nullable=True),
 )
 
+# Sessions kept on the server, so that a copied session cookie stops working at logout, password
+# change or deactivation (the signed cookie holds only a random id; its SHA-256 is stored here).
+app_session = sa.Table(
+    "app_session", app_metadata,
+    sa.Column("session_hash", String(64), primary_key=True),
+    sa.Column("user_id", Integer, nullable=False, index=True),
+    sa.Column("created_at", DateTime, nullable=False),
+    sa.Column("expires_at", DateTime, nullable=False),
+    sa.Column("ended_at", DateTime, nullable=True),
+)
+
 api_token = sa.Table(
     "api_token", app_metadata,
     _id("token_id", "api_token_id_seq"),

@@ -8,7 +8,7 @@ import datetime as dt
 import pandas as pd
 import sqlalchemy as sa
 
-from . import audit, schema
+from . import audit, schema, sessions
 from .app_schema import app_user, ensure
 from .db import Database
 
@@ -75,6 +75,8 @@ def set_password_hash(db: Database, login: str, password_hash: str, *, by: str) 
     with db.engine.begin() as c:
         c.execute(app_user.update().where(app_user.c.login == login).values(
             password_hash=password_hash, password_changed_at=dt.datetime.now().replace(microsecond=0)))
+        uid = c.execute(sa.select(app_user.c.user_id).where(app_user.c.login == login)).scalar()
+        sessions.end_all(db, uid, conn=c)  # every session signed in with the old password ends
         audit.record(db, "password_change", login=by, obj=login, conn=c)
 
 
@@ -82,6 +84,8 @@ def set_active(db: Database, user_id: int, login: str, active: bool, *, by: str)
     ensure(db)
     with db.engine.begin() as c:
         c.execute(app_user.update().where(app_user.c.user_id == int(user_id)).values(is_active=bool(active)))
+        if not active:
+            sessions.end_all(db, user_id, conn=c)
         audit.record(db, "user_update", login=by, obj=login, details={"is_active": bool(active)}, conn=c)
 
 

@@ -66,9 +66,11 @@ class User(UserMixin):
     mo_id: int | None
     is_active_flag: bool
     mo_district_id: int | None = None
+    password_stamp: int = 0  # when the password last changed: a remember-me cookie names it
 
     def get_id(self) -> str:
-        return str(self.user_id)
+        # flask-login keeps this in the session and the remember-me cookie: a password change voids both
+        return f"{self.user_id}:{self.password_stamp}"
 
     @property
     def is_active(self) -> bool:  # flask-login refuses inactive users
@@ -90,8 +92,10 @@ class User(UserMixin):
 
 
 def _row_to_user(r) -> User:
+    changed = getattr(r, "password_changed_at", None)
     return User(user_id=r.user_id, login=r.login, full_name=r.full_name, role=r.role, district_id=r.district_id,
-                mo_id=r.mo_id, is_active_flag=bool(r.is_active), mo_district_id=getattr(r, "mo_district", None))
+                mo_id=r.mo_id, is_active_flag=bool(r.is_active), mo_district_id=getattr(r, "mo_district", None),
+                password_stamp=int(changed.timestamp()) if changed is not None else 0)
 
 
 def get(db: Database, user_id) -> User | None:
@@ -101,6 +105,26 @@ def get(db: Database, user_id) -> User | None:
         return None
     r = store.get(db, uid)
     return _row_to_user(r) if r else None
+
+
+def from_session_id(db: Database, session_id: str) -> User | None:
+    """The user named by flask-login's id (``user_id:password stamp``); None after a password change."""
+    uid, _, stamp = str(session_id).partition(":")
+    user = get(db, uid)
+    return user if user is not None and stamp == str(user.password_stamp) else None
+
+
+_DUMMY_HASH: list[str] = []
+
+
+def verify_or_waste(found: tuple[User, str] | None, password: str) -> bool:
+    """Verify a password; for an unknown login hash it against a dummy, so both take the same time."""
+    if found is None:
+        if not _DUMMY_HASH:
+            _DUMMY_HASH.append(hash_password(secrets.token_urlsafe(16)))
+        verify_password(_DUMMY_HASH[0], password)
+        return False
+    return verify_password(found[1], password)
 
 
 def by_login(db: Database, login: str) -> tuple[User, str] | None:

@@ -5,9 +5,12 @@ import datetime as dt
 import hmac
 import secrets
 import time
+from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from flask import Flask, g, jsonify, redirect, render_template_string, request, session
 from flask_login import LoginManager, current_user, login_user, logout_user
+
+from data_access import sessions
 
 from . import audit, tokens, users
 
@@ -58,10 +61,18 @@ def _csrf_ok() -> bool:
     return bool(expected) and hmac.compare_digest(str(expected), str(given))
 
 
-def _safe_next(target: str | None) -> str:
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return "/"
+def safe_next(target: str | None) -> str:
+    """A same-site path to go to after sign-in, or «/»: no scheme, no host, no control characters.
+
+    Browsers drop tabs and newlines from URLs and read a backslash as a slash, so ``/\t/evil.example``
+    would become ``//evil.example``: such characters are refused before parsing, not stripped after.
+    """
+    if not target or any(ord(ch) < 32 or ord(ch) == 127 or ch == "\\" for ch in target):
+        return "/"
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not parts.path.startswith("/") or parts.path.startswith("//"):
+        return "/"
+    return urlunsplit(("", "", parts.path, parts.query, parts.fragment))
 
 
 def _json_error(status: int, message: str):
@@ -77,7 +88,7 @@ def init_app(app: Flask) -> None:
 
     @lm.user_loader
     def load_user(user_id):
-        return users.get(_db(), user_id)
+        return users.from_session_id(_db(), user_id)
 
     @app.before_request
     def gate():
@@ -98,7 +109,21 @@ def init_app(app: Flask) -> None:
         if not current_user.is_authenticated:
             if is_api or is_dash:
                 return _json_error(401, "Требуется вход в систему")
-            return redirect("/login?next=" + request.full_path.rstrip("?"))
+            # the whole address, encoded: a shared link keeps all its parameters through the sign-in
+            return redirect("/login?" + urlencode({"next": request.full_path.rstrip("?")}))
+        sid = session.get("sid")
+        if sid is None and session.get("_fresh") is False:
+            # just signed in again from a remember-me cookie: a new server-side session
+            sid = session["sid"] = sessions.start(_db(), current_user.user_id, _cfg().session_hours)
+            # bind it to this browser as login_user() does, or "strong" protection ends it on the next request
+            session["_id"] = lm._session_identifier_generator()
+        if not sessions.is_open(_db(), sid, current_user.user_id):
+            # ended by logout, a password change or deactivation, or expired: this cookie is worth nothing
+            logout_user()
+            session.clear()
+            if is_api or is_dash:
+                return _json_error(401, "Сеанс завершён: войдите снова")
+            return redirect("/login?" + urlencode({"next": request.full_path.rstrip("?")}))
         g.iam_user, g.iam_via_token = current_user._get_current_object(), False
         if request.method in STATE_CHANGING and not _csrf_ok():
             return _json_error(403, "Запрос отклонён: нет действительного CSRF-токена. Обновите страницу.")
@@ -121,7 +146,7 @@ def init_app(app: Flask) -> None:
     @app.route("/login", methods=["GET", "POST"])
     def login():
         cfg = _cfg()
-        ctx = {"csrf": csrf_token(), "next": _safe_next(request.values.get("next")), "message": None,
+        ctx = {"csrf": csrf_token(), "next": safe_next(request.values.get("next")), "message": None,
                "level": "danger", "login": ""}
         if request.method == "GET":
             if current_user.is_authenticated:
@@ -141,7 +166,8 @@ def init_app(app: Flask) -> None:
                               f"попробуйте через {wait} мин.")
             return render_template_string(LOGIN_PAGE, **ctx), 429
         found = users.by_login(db, login_name)
-        if not found or not found[0].is_active or not users.verify_password(found[1], password):
+        # an unknown login costs the same Argon2 work as a wrong password: timing tells nothing
+        if not users.verify_or_waste(found, password) or not found[0].is_active:
             audit.record(db, "login_failure", login=login_name, user_id=found[0].user_id if found else None)
             time.sleep(min(cfg.login_failure_delay * (failures + 1), 3.0))  # slows down guessing
             left = cfg.login_max_failures - failures - 1
@@ -154,7 +180,9 @@ def init_app(app: Flask) -> None:
         session.clear()  # a fresh session (and CSRF token) on every sign-in
         login_user(user, remember=request.form.get("remember") == "1",
                    duration=dt.timedelta(days=14))
-        session.permanent = True
+        # not a permanent cookie: flask-login's "strong" protection then ends a session taken to another
+        # browser; the session's lifetime (SESSION_HOURS) is kept on the server
+        session["sid"] = sessions.start(db, user.user_id, cfg.session_hours)
         csrf_token()
         users.touch_login(db, user, stored, password)
         audit.record(db, "login_success", user_id=user.user_id, login=user.login)
@@ -165,8 +193,9 @@ def init_app(app: Flask) -> None:
         user = g.get("iam_user")
         if user is not None:
             audit.record(_db(), "logout", user_id=user.user_id, login=user.login)
-        logout_user()
+        sessions.end(_db(), session.get("sid"))
         session.clear()
+        logout_user()  # after clear(): it leaves the flag that deletes the remember-me cookie
         resp = redirect("/login")
         resp.delete_cookie(CSRF_COOKIE)
         return resp
