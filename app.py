@@ -35,7 +35,11 @@ def create_app(config: Config | None = None) -> Flask:
         REMEMBER_COOKIE_HTTPONLY=True,
         REMEMBER_COOKIE_SAMESITE="Lax",
         TESTING=cfg.testing,
+        MAX_CONTENT_LENGTH=2 * 1024 * 1024,  # a request body larger than any form or callback the app sends
     )
+    if cfg.trusted_proxies > 0:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+        server.wsgi_app = ProxyFix(server.wsgi_app, x_for=cfg.trusted_proxies, x_proto=cfg.trusted_proxies)
     server.json.ensure_ascii = False  # Russian messages as they are, not \u escapes
     db = Database(cfg.database_url, duckdb_memory_limit=cfg.duckdb_memory_limit, duckdb_threads=cfg.duckdb_threads)
     # the cache key carries the mart build version and the target version: a rebuild or a changed

@@ -50,7 +50,7 @@ def _not_found(e):
 @blueprint.errorhandler(ScopeError)
 def _forbidden(e):
     from security import audit_event
-    audit_event("forbidden", obj=str(e))
+    audit_event("forbidden", obj=str(e), details={"unit": getattr(e, "unit", None)})
     return error(403, str(e))
 
 

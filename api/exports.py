@@ -48,7 +48,7 @@ def indicator(fmt: str):
     except E.NotFound as exc:
         return _error(404, str(exc))
     except ScopeError as exc:
-        audit_event("forbidden", obj=str(exc))
+        audit_event("forbidden", obj=str(exc), details={"unit": getattr(exc, "unit", None)})
         return _error(403, str(exc))
     columns = indicator_columns(ind, level, with_district=(level == "mo" and parent is None))
     records = frame_records(display_frame(rows, ind), columns)
@@ -68,7 +68,7 @@ def table(name: str, fmt: str):
     except (E.NotFound, LookupError) as exc:
         return _error(404, str(exc))
     except ScopeError as exc:
-        audit_event("forbidden", obj=str(exc))
+        audit_event("forbidden", obj=str(exc), details={"unit": getattr(exc, "unit", None)})
         return _error(403, str(exc))
     records = [{c["id"]: r.get(c["id"]) for c in spec.columns} for r in spec.records]
     filename = name + "_" + "_".join(str(v) for v in spec.params.values() if v not in (None, ""))

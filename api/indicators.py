@@ -100,6 +100,10 @@ def indicator(code: str):
                for r in rows.to_dict("records")]
     if fmt == "csv":
         import csv
+
+        from security import audit_event
+        audit_event("export", obj=f"indicator:{code}:{level}:{args.get('parent') or ''}:{period.key}",
+                    details={"format": "csv", "via": "api"})
         buf = io.StringIO()
         w = csv.DictWriter(buf, fieldnames=ROW_FIELDS)
         w.writeheader()

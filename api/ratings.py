@@ -4,6 +4,7 @@ from __future__ import annotations
 from flask import jsonify, request
 
 from core.periods import parse_period
+from data_access import units as U
 from data_access.reference import MO_KINDS
 from metrics import evaluate as E
 from metrics import targets as T
@@ -50,8 +51,15 @@ def targets():
     if code and code not in reg:
         raise ApiError(404, f"Показатель «{code}» не найден")
     out = []
+    scope = current_scope()
+
+    def visible(level: str, unit_id) -> bool:  # another district's or organisation's targets are not shown
+        u = U.unit(level, unit_id)
+        return u is not None and (u.level == "region" or U.visible(scope, level, u.district_id, u.mo_id))
+
     for ind in ([reg[code]] if code else list(reg)):
         ov = T.overrides(ind.code)
+        ov = ov[[visible(lv, uid) for lv, uid in zip(ov["level"], ov["unit_id"])]] if len(ov) else ov
         out.append({"code": ind.code, "default": ind.target, "direction": ind.direction, "unit": ind.unit,
                     "overrides": [{"level": r["level"], "unit_id": int(r["unit_id"]),
                                    "valid_from": f"{r['valid_from']:%Y-%m}",

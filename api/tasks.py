@@ -51,11 +51,13 @@ def list_tasks():
     a = request.args
     if unknown := set(a) - {"district", "mo", "code", "status", "overdue"}:
         raise ApiError(400, f"Неизвестные параметры: {', '.join(sorted(unknown))}")
-    try:
-        district = int(a["district"]) if a.get("district") else None
-        mo = int(a["mo"]) if a.get("mo") else None
-    except ValueError as exc:
-        raise ApiError(400, "district и mo — целые коды") from exc
+    district = _code(a["district"], "district") if a.get("district") else None
+    mo = _code(a["mo"], "mo") if a.get("mo") else None
+    for field, uid in (("district", district), ("mo", mo)):
+        if uid is not None and U.unit(field, uid) is None:
+            raise ApiError(404, f"Единицы {uid} уровня «{U.LEVELS[field].name}» нет")
+    if a.get("code") and a["code"] not in E.registry():
+        raise ApiError(404, f"Показатель «{a['code'][:40]}» не найден")
     if a.get("status") and a["status"] not in T.STATUSES:
         raise ApiError(400, f"status должен быть одним из: {', '.join(T.STATUSES)}")
     overdue = {"1": True, "true": True, "0": False, "false": False, None: None, "": None}.get(a.get("overdue"), "bad")
@@ -75,10 +77,35 @@ def get_task(task_id: int):
 
 
 def _body() -> dict:
-    data = request.get_json(silent=True)
+    try:
+        data = request.get_json(silent=True)
+    except RecursionError as exc:  # absurdly nested JSON
+        raise ApiError(400, "Тело запроса — JSON-объект без глубокой вложенности") from exc
     if not isinstance(data, dict):
         raise ApiError(400, "Тело запроса — JSON-объект")
     return data
+
+
+def _text(d: dict, field: str, limit: int) -> str:
+    """A required non-empty string field of at most ``limit`` characters."""
+    v = d.get(field)
+    if not isinstance(v, str) or not v.strip():
+        raise ApiError(400, f"{field} — непустая строка")
+    if len(v.strip()) > limit:
+        raise ApiError(400, f"{field} — не длиннее {limit} символов")
+    if problem := T.text_problem(v.strip(), limit):
+        raise ApiError(400, f"{field}: {problem}")
+    return v.strip()
+
+
+def _code(v, field: str) -> int:
+    """A whole-number code: a JSON integer or a string of ASCII digits (no floats, booleans, infinities)."""
+    if isinstance(v, bool) or not isinstance(v, (int, str)) or (isinstance(v, str) and not (v.isascii() and v.isdigit())):
+        raise ApiError(400, f"{field} — целый код")
+    return int(v)
+
+
+TEXT_LIMITS = {"assignee": 160, "description": 4000}
 
 
 @blueprint.post("/tasks")
@@ -87,14 +114,18 @@ def create_task():
     missing = [k for k in ("code", "level", "unit_id", "period", "assignee", "due_date", "description") if k not in d]
     if missing:
         raise ApiError(400, f"Не заданы поля: {', '.join(missing)}")
+    for field in ("code", "level", "period", "due_date"):
+        if not isinstance(d[field], str):
+            raise ApiError(400, f"{field} — строка")
     if d["code"] not in E.registry():
         raise ApiError(404, f"Показатель «{d['code']}» не найден")
     try:
-        period = parse_period(str(d["period"]))
-        unit_id = int(d["unit_id"])
-        mo_id = int(d["mo_id"]) if d.get("mo_id") not in (None, "") else None
-    except (PeriodError, ValueError, TypeError) as exc:
-        raise ApiError(400, str(exc) if isinstance(exc, PeriodError) else "unit_id и mo_id — целые коды") from exc
+        period = parse_period(d["period"])
+    except PeriodError as exc:
+        raise ApiError(400, str(exc)) from exc
+    unit_id = _code(d["unit_id"], "unit_id")
+    mo_id = _code(d["mo_id"], "mo_id") if d.get("mo_id") not in (None, "") else None
+    assignee, description = (_text(d, f, TEXT_LIMITS[f]) for f in ("assignee", "description"))
     if d["level"] not in ("district", "mo"):
         raise ApiError(400, "level должен быть district или mo")
     if U.unit(d["level"], unit_id) is None:
@@ -103,8 +134,8 @@ def create_task():
     link = data_link(d["code"], d["level"], unit_id, period.key)
     try:
         t = T.create(_db(), current_user(), code=d["code"], level=d["level"], unit_id=unit_id, period=period.key,
-                     assignee=str(d["assignee"]), due_date=_date(d["due_date"], "due_date"),
-                     description=str(d["description"]), mo_id=mo_id, value=v["value"], target=v["target"],
+                     assignee=assignee, due_date=_date(d["due_date"], "due_date"),
+                     description=description, mo_id=mo_id, value=v["value"], target=v["target"],
                      data_link=link)
     except T.TaskError as exc:
         raise ApiError(400, str(exc)) from exc
@@ -128,19 +159,27 @@ def patch_task(task_id: int):
     d = _body()
     if "version" not in d:
         raise ApiError(400, "Укажите version — версию задачи, которую вы видели")
+    version = _code(d["version"], "version")
     changes = {k: v for k, v in d.items() if k not in ("version", "comment")}
+    for field, limit in TEXT_LIMITS.items():
+        if field in changes:
+            changes[field] = _text(changes, field, limit)
+    if "status" in changes and (not isinstance(changes["status"], str) or changes["status"] not in T.STATUSES):
+        raise ApiError(400, f"status должен быть одним из: {', '.join(T.STATUSES)}")
     if "due_date" in changes:
+        if not isinstance(changes["due_date"], str):
+            raise ApiError(400, "due_date — строка с датой ГГГГ-ММ-ДД")
         changes["due_date"] = _date(changes["due_date"], "due_date")
     if "mo_id" in changes and changes["mo_id"] is not None:
-        try:
-            changes["mo_id"] = int(changes["mo_id"])
-        except (TypeError, ValueError) as exc:
-            raise ApiError(400, "mo_id — целый код") from exc
+        changes["mo_id"] = _code(changes["mo_id"], "mo_id")
+    comment = d.get("comment")
+    if comment is not None and not isinstance(comment, str):
+        raise ApiError(400, "comment — строка")
     db = _db()
     try:
-        t = T.update(db, current_user(), task_id, d["version"], changes) if changes else T.get(db, task_id, current_scope())
-        if d.get("comment"):
-            t = T.comment(db, current_user(), task_id, str(d["comment"]))
+        t = T.update(db, current_user(), task_id, version, changes) if changes else T.get(db, task_id, current_scope())
+        if comment:
+            t = T.comment(db, current_user(), task_id, comment)
     except T.ConflictError as exc:
         resp = jsonify({"error": str(exc), "status": 409, "current": task_json(exc.current)})
         resp.status_code = 409

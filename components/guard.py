@@ -21,7 +21,7 @@ def role_refusal(user, roles) -> dbc.Alert | None:
 def refused(exc: ScopeError) -> dbc.Alert:
     """A refusal for a unit or task outside the person's scope, recorded in the audit log."""
     from security import audit_event
-    audit_event("forbidden", obj=str(exc))
+    audit_event("forbidden", obj=str(exc), details={"unit": getattr(exc, "unit", None)})
     return refusal(str(exc))
 
 

@@ -76,6 +76,8 @@ class Config:
     login_failure_delay: float = field(default_factory=lambda: _float("LOGIN_FAILURE_DELAY", 0.5))
     # The indicator registry (TOML); a copy with one more declaration adds an indicator everywhere.
     indicators_file: Path | None = field(default_factory=lambda: Path(p) if (p := os.environ.get("INDICATORS_FILE")) else None)
+    # how many reverse proxies (nginx…) stand in front and set X-Forwarded-For/-Proto; 0: none is trusted
+    trusted_proxies: int = field(default_factory=lambda: _int("TRUSTED_PROXIES", 0))
     testing: bool = False
     secret_key: str | None = None
 

@@ -159,4 +159,9 @@ def ensure(db: Database) -> None:
             return
         with db.engine.begin() as conn:
             app_metadata.create_all(conn, checkfirst=True)
+            if not db.is_duckdb:
+                # one active override per indicator, unit and start month, even under concurrent saves
+                # (on DuckDB the process-wide write lock serialises saves; it has no partial indexes)
+                conn.execute(sa.text("CREATE UNIQUE INDEX IF NOT EXISTS target_override_active ON target_override "
+                                     "(code, level, unit_id, valid_from) WHERE NOT is_deleted"))
         _ready.add(db.url)

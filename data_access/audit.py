@@ -15,7 +15,9 @@ from .db import Database
 def _ip() -> str | None:
     if not has_request_context():
         return "cli"
-    return request.headers.get("X-Forwarded-For", request.remote_addr or "")[:64]
+    # the peer address; behind configured proxies (TRUSTED_PROXIES) werkzeug's ProxyFix has already
+    # put the client's address there — a X-Forwarded-For header sent by anyone else is not believed
+    return (request.remote_addr or "")[:64]
 
 
 def record(db: Database, action: str, *, user_id: int | None = None, login: str | None = None,
@@ -28,7 +30,7 @@ def record(db: Database, action: str, *, user_id: int | None = None, login: str 
     if conn is not None:
         conn.execute(audit_log.insert().values(**row))
     else:
-        with db.engine.begin() as c:
+        with db.write() as c:
             c.execute(audit_log.insert().values(**row))
 
 

@@ -5,6 +5,7 @@ process, because a forked worker must not reuse its parent's DuckDB handle.
 """
 from __future__ import annotations
 
+import contextlib
 import decimal
 import os
 import tempfile
@@ -36,6 +37,9 @@ def describe_connect_error(url: str, exc: BaseException) -> str:
     return f"Не удалось открыть базу данных {where}: {text.splitlines()[0] if text else exc!r}"
 
 
+_WRITE_LOCKS: dict[str, threading.RLock] = {}
+
+
 class Database:
     """Lazily created engine bound to one URL, safe across fork."""
 
@@ -64,6 +68,22 @@ class Database:
     @property
     def is_duckdb(self) -> bool:
         return self.backend == "duckdb"
+
+    @contextlib.contextmanager
+    def write(self):
+        """A transaction for the application's own small writes (users, sessions, tokens, tasks, targets, audit).
+
+        DuckDB admits one process, and its connections conflict optimistically: two transactions that
+        touch one row fail the second one ("Conflict on update"). Those writes are serialised by one
+        lock per database in this process; PostgreSQL locks rows itself.
+        """
+        if not self.is_duckdb:
+            with self.engine.begin() as conn:
+                yield conn
+            return
+        with _WRITE_LOCKS.setdefault(self.url, threading.RLock()):
+            with self.engine.begin() as conn:
+                yield conn
 
     @property
     def engine(self) -> sa.Engine:

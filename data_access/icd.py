@@ -130,6 +130,8 @@ def parse_node(text: str | None) -> tuple[str, str | None]:
     t = (text or "").strip().upper()
     if not t:
         return "all", None
+    if not t.isascii() or len(t) > 16:  # «९» is a digit to Python; no ICD-10 node is written that way
+        raise ValueError(f"«{text[:20]}» — не класс, блок или трёхзначная рубрика МКБ-10 (например IX, I10-I15, I10)")
     if t.isdigit() and int(t) in CLASS_NAMES:
         return "class", t
     if t in ROMAN.values():

@@ -13,7 +13,11 @@ from dataclasses import dataclass
 
 
 class ScopeError(PermissionError):
-    """The data asked for lies outside the person's scope."""
+    """The data asked for lies outside the person's scope (``unit``: what was asked, for the audit log)."""
+
+    def __init__(self, message: str, unit: str | None = None):
+        super().__init__(message)
+        self.unit = unit
 
 
 @dataclass(frozen=True)

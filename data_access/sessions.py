@@ -25,7 +25,7 @@ def start(db: Database, user_id: int, hours: float) -> str:
     ensure(db)
     sid = secrets.token_urlsafe(32)
     now = _now()
-    with db.engine.begin() as c:
+    with db.write() as c:
         c.execute(app_session.insert().values(session_hash=_hash(sid), user_id=int(user_id), created_at=now,
                                               expires_at=now + dt.timedelta(hours=hours)))
     return sid
@@ -47,7 +47,7 @@ def end(db: Database, sid: str | None) -> None:
     if not sid:
         return
     ensure(db)
-    with db.engine.begin() as c:
+    with db.write() as c:
         c.execute(app_session.update().where(app_session.c.session_hash == _hash(str(sid)),
                                              app_session.c.ended_at.is_(None)).values(ended_at=_now()))
 
@@ -60,5 +60,5 @@ def end_all(db: Database, user_id: int, conn=None) -> None:
     if conn is not None:
         conn.execute(stmt)
         return
-    with db.engine.begin() as c:
+    with db.write() as c:
         c.execute(stmt)

@@ -59,6 +59,17 @@ def _indicator_name(code: str) -> str | None:
     return lookup(code)
 
 
+def text_problem(value, limit: int) -> str | None:
+    """What is wrong with a text field (None: acceptable): not a string, empty, too long, control characters."""
+    if not isinstance(value, str) or not value.strip():
+        return "Поле не может быть пустым"
+    if len(value) > limit:
+        return f"Слишком длинный текст (до {limit} символов)"
+    if any(ord(ch) < 32 and ch not in "\n\r\t" or ord(ch) == 127 for ch in value):
+        return "Текст содержит управляющие символы"
+    return None
+
+
 def _now() -> dt.datetime:
     return dt.datetime.now().replace(microsecond=0)
 
@@ -97,7 +108,7 @@ def create(db: Database, user, *, code: str, level: str, unit_id: int, period: s
     ensure(db)
     today = today or dt.date.today()
     if not user.role_info.create_tasks:
-        raise TaskError("Ставить на контроль могут руководители комитета и районов и администраторы")
+        raise ScopeError("Ставить на контроль могут руководители комитета и районов и администраторы")
     if level not in ("district", "mo"):
         raise TaskError("На контроль ставится район или медицинская организация")
     u = U.unit(level, unit_id)
@@ -110,14 +121,14 @@ def create(db: Database, user, *, code: str, level: str, unit_id: int, period: s
         mo = U.unit("mo", mo_id)
         if mo is None or mo.district_id != u.district_id:
             raise TaskError("Ответственная организация должна быть в том же районе")
-    assignee = (assignee or "").strip()
-    description = (description or "").strip()
-    if not assignee:
+    if not isinstance(assignee, str) or not assignee.strip():
         raise TaskError("Укажите исполнителя")
-    if not description:
+    if not isinstance(description, str) or not description.strip():
         raise TaskError("Опишите, что нужно сделать")
-    if len(description) > 4000 or len(assignee) > 160:
-        raise TaskError("Слишком длинный текст (описание — до 4000 символов, исполнитель — до 160)")
+    assignee, description = assignee.strip(), description.strip()
+    for text, limit in ((assignee, 160), (description, 4000)):
+        if problem := text_problem(text, limit):
+            raise TaskError(problem)
     if not isinstance(due_date, dt.date):
         raise TaskError("Срок — дата в формате ДД.ММ.ГГГГ")
     if due_date < today:
@@ -130,7 +141,7 @@ def create(db: Database, user, *, code: str, level: str, unit_id: int, period: s
                period=period, value_at_creation=value, target_at_creation=target, data_link=data_link[:400],
                title=f"{short}: {u.name}"[:200], description=description, assignee=assignee, due_date=due_date,
                status="new", version=1, created_at=now, created_by=user.login, updated_at=now, updated_by=user.login)
-    with db.engine.begin() as c:
+    with db.write() as c:
         tid = c.execute(control_task.insert().values(**row).returning(control_task.c.task_id)).scalar()
         c.execute(task_history.insert().values(task_id=tid, changed_at=now, author=user.login, field="created",
                                                old_value=None, new_value=STATUSES["new"]))
@@ -183,7 +194,7 @@ def update(db: Database, user, task_id: int, seen_version: int, changes: dict, t
     except (TypeError, ValueError) as exc:
         raise TaskError("Укажите версию задачи, которую вы видели (version)") from exc
     now = now or _now()
-    with db.engine.begin() as c:
+    with db.write() as c:
         row = _row(c, task_id)
         if row is None:
             raise TaskNotFound(f"Задача {task_id} не найдена")
@@ -192,6 +203,8 @@ def update(db: Database, user, task_id: int, seen_version: int, changes: dict, t
         control, executor = can_control(user, row), is_executor(user, row)
         if not control and not executor:
             raise ScopeError("Менять задачу могут контролирующие её и ответственная организация")
+        if int(row["version"]) != seen_version:  # a stale view first: its changes are judged on old facts
+            _conflict(row, seen_version)
         new = {k: v for k, v in changes.items() if row.get(k) != v}
         if "status" in new:
             move = (row["status"], new["status"])
@@ -208,9 +221,9 @@ def update(db: Database, user, task_id: int, seen_version: int, changes: dict, t
                 raise TaskError("Срок — дата в формате ДД.ММ.ГГГГ")
             if new["due_date"] < today and new["due_date"] < row["due_date"]:
                 raise TaskError("Новый срок не может быть в прошлом")
-        for f in ("assignee", "description"):
-            if f in new and not (new[f] or "").strip():
-                raise TaskError("Поле не может быть пустым")
+        for f, limit in (("assignee", 160), ("description", 4000)):  # the same rules as at creation
+            if f in new and (problem := text_problem(new[f], limit)):
+                raise TaskError(problem)
         if "mo_id" in new and new["mo_id"] is not None:
             mo = U.unit("mo", new["mo_id"])
             if mo is None or mo.district_id != row["district_id"]:
@@ -221,11 +234,7 @@ def update(db: Database, user, task_id: int, seen_version: int, changes: dict, t
                                                     control_task.c.version == seen_version)
                         .values(**new, version=seen_version + 1, updated_at=now, updated_by=user.login))
         if res.rowcount == 0:
-            current = _row(c, task_id)
-            raise ConflictError(
-                f"Задачу уже изменил {current['updated_by']} в {current['updated_at']:%H:%M %d.%m.%Y} "
-                f"(версия {current['version']}, у вас — {seen_version}). Ваши правки не сохранены: "
-                f"обновите задачу и внесите их снова.", current)
+            _conflict(_row(c, task_id), seen_version)
         for f, v in new.items():
             c.execute(task_history.insert().values(task_id=int(task_id), changed_at=now, author=user.login, field=f,
                                                    old_value=_fmt(f, row.get(f)), new_value=_fmt(f, v)))
@@ -234,14 +243,21 @@ def update(db: Database, user, task_id: int, seen_version: int, changes: dict, t
     return get(db, task_id, user.scope)
 
 
+def _conflict(current: dict, seen_version: int):
+    raise ConflictError(
+        f"Задачу уже изменил {current['updated_by']} в {current['updated_at']:%H:%M %d.%m.%Y} "
+        f"(версия {current['version']}, у вас — {seen_version}). Ваши правки не сохранены: "
+        f"обновите задачу и внесите их снова.", current)
+
+
 def comment(db: Database, user, task_id: int, text: str) -> dict:
-    text = (text or "").strip()
+    text = (text or "").strip() if isinstance(text, str) else text
     if not text:
         raise TaskError("Пустой комментарий")
-    if len(text) > 4000:
-        raise TaskError("Комментарий длиннее 4000 символов")
+    if problem := text_problem(text, 4000):
+        raise TaskError(problem if "длинный" not in problem else "Комментарий длиннее 4000 символов")
     ensure(db)
-    with db.engine.begin() as c:
+    with db.write() as c:
         row = _row(c, task_id)
         if row is None:
             raise TaskNotFound(f"Задача {task_id} не найдена")
@@ -259,18 +275,22 @@ def search(db: Database, scope: Scope, *, district_id=None, mo_id=None, code=Non
     today = today or dt.date.today()
     t = control_task
     # a filter naming a unit outside the scope is refused (ScopeError), not silently emptied
-    for level, uid in (("district", district_id), ("mo", mo_id)):
-        if uid is not None and (u := U.unit(level, uid)) is not None:
-            U.require(scope, u)
     q = sa.select(t).order_by(t.c.task_id.desc())
+    for level, uid in (("district", district_id), ("mo", mo_id)):
+        if uid is None:
+            continue
+        if (u := U.unit(level, uid)) is None:
+            q = q.where(sa.false())  # no such unit: no task (and no out-of-range number reaches the database)
+        else:
+            U.require(scope, u)
     if scope.districts is not None:
         q = q.where(t.c.district_id.in_(sorted(scope.districts)))
     if scope.mos is not None:
         mos = sorted(scope.mos)
         q = q.where(sa.or_(t.c.mo_id.in_(mos), sa.and_(t.c.level == "mo", t.c.unit_id.in_(mos))))
-    if district_id is not None:
+    if district_id is not None and U.unit("district", district_id) is not None:
         q = q.where(t.c.district_id == int(district_id))
-    if mo_id is not None:
+    if mo_id is not None and U.unit("mo", mo_id) is not None:
         q = q.where(sa.or_(t.c.mo_id == int(mo_id), sa.and_(t.c.level == "mo", t.c.unit_id == int(mo_id))))
     if code:
         q = q.where(t.c.code == code)

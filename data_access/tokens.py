@@ -17,7 +17,7 @@ def _now() -> dt.datetime:
 
 def insert(db: Database, *, user_id: int, login: str, name: str, token_hash: str, prefix: str) -> None:
     ensure(db)
-    with db.engine.begin() as c:
+    with db.write() as c:
         c.execute(api_token.insert().values(user_id=user_id, name=name[:120], token_hash=token_hash,
                                             prefix=prefix, created_at=_now()))
         audit.record(db, "token_create", user_id=user_id, login=login, obj=name, conn=c)
@@ -33,7 +33,7 @@ def list_for(db: Database, user_id: int) -> pd.DataFrame:
 def revoke(db: Database, *, user_id: int, login: str, token_id: int) -> bool:
     """Revoke one of the user's live tokens (audited); False when there is none such."""
     ensure(db)
-    with db.engine.begin() as c:
+    with db.write() as c:
         n = c.execute(api_token.update().where(api_token.c.token_id == int(token_id), api_token.c.user_id == user_id,
                                                api_token.c.revoked_at.is_(None))
                       .values(revoked_at=_now())).rowcount
@@ -46,7 +46,7 @@ def revoke(db: Database, *, user_id: int, login: str, token_id: int) -> bool:
 def user_id_for(db: Database, token_hash: str) -> int | None:
     """The user of a live token with this hash (its last use noted), or None."""
     ensure(db)
-    with db.engine.begin() as c:
+    with db.write() as c:
         r = c.execute(sa.select(api_token.c.token_id, api_token.c.user_id).where(
             api_token.c.token_hash == token_hash, api_token.c.revoked_at.is_(None))).first()
         if not r:

@@ -23,7 +23,7 @@ import sqlalchemy as sa
 from . import schema as s
 from .cache import cached
 from .context import get_db
-from .scope import Scope
+from .scope import Scope, ScopeError
 
 CITY_NAME = "Санкт-Петербург"
 
@@ -182,6 +182,8 @@ def unit(level: str, unit_id, mo=None) -> Unit | None:
     if unit_id is None or level not in LEVELS:
         return None
     uid = int(unit_id)
+    if not 0 < uid < 2 ** 31:  # ids are positive 32-bit integers: anything else names no unit (and overflows SQL)
+        return None
     if level == "district":
         d = districts()
         row = d[d["district_id"] == uid]
@@ -288,11 +290,14 @@ def child_names(u: Unit, path: str | tuple[str, ...] = "indicator") -> dict[int,
 
 # ------------------------------------------------------------------ scope
 def require(scope: Scope, u: Unit) -> Unit:
-    """The one scope check of a single unit: ScopeError when the person may not see it."""
-    if u.level == "district":
-        scope.require_district(u.district_id)
-    elif u.level != "region":
-        scope.require_mo(u.mo_id, u.district_id)
+    """The one scope check of a single unit: ScopeError (naming the unit) when the person may not see it."""
+    try:
+        if u.level == "district":
+            scope.require_district(u.district_id)
+        elif u.level != "region":
+            scope.require_mo(u.mo_id, u.district_id)
+    except ScopeError as exc:
+        raise ScopeError(str(exc), unit=f"{u.level}:{u.id}" + (f"@mo:{u.mo_id}" if u.level == "spec" else "")) from None
     return u
 
 

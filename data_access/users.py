@@ -62,7 +62,7 @@ def mo_district(db: Database, mo_id: int) -> int | None:
 def insert(db: Database, values: dict, *, by: str, details: dict | None = None) -> int | None:
     """Insert a user and audit it in one transaction; None (nothing written) when the login is taken."""
     ensure(db)
-    with db.engine.begin() as c:
+    with db.write() as c:
         if c.execute(sa.select(app_user.c.user_id).where(app_user.c.login == values["login"])).first():
             return None
         uid = c.execute(app_user.insert().values(**values).returning(app_user.c.user_id)).scalar()
@@ -72,7 +72,7 @@ def insert(db: Database, values: dict, *, by: str, details: dict | None = None) 
 
 def set_password_hash(db: Database, login: str, password_hash: str, *, by: str) -> None:
     ensure(db)
-    with db.engine.begin() as c:
+    with db.write() as c:
         c.execute(app_user.update().where(app_user.c.login == login).values(
             password_hash=password_hash, password_changed_at=dt.datetime.now().replace(microsecond=0)))
         uid = c.execute(sa.select(app_user.c.user_id).where(app_user.c.login == login)).scalar()
@@ -82,7 +82,7 @@ def set_password_hash(db: Database, login: str, password_hash: str, *, by: str) 
 
 def set_active(db: Database, user_id: int, login: str, active: bool, *, by: str) -> None:
     ensure(db)
-    with db.engine.begin() as c:
+    with db.write() as c:
         c.execute(app_user.update().where(app_user.c.user_id == int(user_id)).values(is_active=bool(active)))
         if not active:
             sessions.end_all(db, user_id, conn=c)
@@ -94,7 +94,7 @@ def touch_login(db: Database, user_id: int, password_hash: str | None = None) ->
     values = {"last_login_at": dt.datetime.now().replace(microsecond=0)}
     if password_hash is not None:
         values["password_hash"] = password_hash
-    with db.engine.begin() as c:
+    with db.write() as c:
         c.execute(app_user.update().where(app_user.c.user_id == int(user_id)).values(**values))
 
 

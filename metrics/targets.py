@@ -117,14 +117,21 @@ def _validate(ind: Indicator, ch: Change) -> None:
             raise TargetError("Цель в процентах не может быть больше 100")
 
 
-def save(ind: Indicator, ch: Change, by: str) -> int:
+def save(ind: Indicator, ch: Change, by: str, user_id: int | None = None) -> int:
     """Create or change (or delete, value None) the override for a unit and start month; record history."""
+    try:
+        return _save(ind, ch, by, user_id)
+    except sa.exc.IntegrityError as exc:  # a concurrent save of the same override won (PostgreSQL's unique index)
+        raise TargetError("Эту цель только что сохранил другой пользователь: обновите страницу и проверьте") from exc
+
+
+def _save(ind: Indicator, ch: Change, by: str, user_id: int | None) -> int:
     _validate(ind, ch)
     db = get_db()
     ensure(db)
     t = target_override
     now = dt.datetime.now().replace(microsecond=0)
-    with db.engine.begin() as c:
+    with db.write() as c:
         row = c.execute(sa.select(t.c.override_id, t.c.value, t.c.valid_to).where(
             t.c.code == ind.code, t.c.level == ch.level, t.c.unit_id == int(ch.unit_id),
             t.c.valid_from == ch.valid_from, t.c.is_deleted.is_(False))).first()
@@ -145,7 +152,7 @@ def save(ind: Indicator, ch: Change, by: str) -> int:
             override_id=oid, code=ind.code, level=ch.level, unit_id=int(ch.unit_id), valid_from=ch.valid_from,
             valid_to=ch.valid_to, old_value=old, new_value=ch.value, changed_at=now, changed_by=by,
             comment=(ch.comment or "")[:400] or None))
-        audit.record(db, "target_change", login=by, obj=f"{ind.code}:{ch.level}:{ch.unit_id}",
+        audit.record(db, "target_change", user_id=user_id, login=by, obj=f"{ind.code}:{ch.level}:{ch.unit_id}",
                      details={"from": f"{ch.valid_from:%Y-%m}", "old": old, "new": ch.value}, conn=c)
     return oid
 

@@ -141,7 +141,7 @@ def save(_n, code, level, unit_id, start, end, value, comment):
             raise TG.TargetError(f"Цель должна быть числом, а не «{value}»") from exc
         ch = TG.Change(code, level, int(unit_id), _month(start, "начало действия"), _month(end, "окончание", False), v,
                        comment or "")
-        TG.save(E.registry()[code], ch, user.login)
+        TG.save(E.registry()[code], ch, user.login, user.user_id)
     except TG.TargetError as exc:
         return dbc.Alert(str(exc), color="warning"), no_update, no_update
     current_app.extensions["iam"]["cache"].touch()
@@ -163,7 +163,8 @@ def delete(_n, code, selected, data, comment):
     try:
         start = _month(r["from"], "начало")
         TG.save(E.registry()[code], TG.Change(code, r["level"], r["unit_id"], start,
-                                              _month(r["to"], "окончание", False), None, comment or ""), user.login)
+                                              _month(r["to"], "окончание", False), None, comment or ""), user.login,
+                user.user_id)
     except TG.TargetError as exc:
         return dbc.Alert(str(exc), color="warning"), no_update, no_update
     current_app.extensions["iam"]["cache"].touch()

@@ -95,7 +95,11 @@ def _layout(level, period, parent, kind):
     kind = kind if kind in MO_KINDS else R.MO_KIND_DEFAULT
     if level == "mo" and parent_id is None and scope.districts is not None and len(scope.districts) == 1:
         parent_id = next(iter(scope.districts))
-    r = R.compute(level, per, parent_id, scope, kind)
+    try:
+        r = R.compute(level, per, parent_id, scope, kind)
+    except E.NotFound as exc:
+        return dbc.Alert([str(exc), ". ", dcc.Link("Рейтинг районов", href="/rating")], color="warning",
+                         id="rating-problem")
     reg = E.registry()
     cfg = reg.rating
     groups = [g for g in reg.groups if f"group_{g}" in r.units.columns]

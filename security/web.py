@@ -153,6 +153,8 @@ def init_app(app: Flask) -> None:
                 return redirect(ctx["next"])
             return render_template_string(LOGIN_PAGE, **ctx)
         login_name = (request.form.get("login") or "").strip()[:64]
+        if any(ord(ch) < 32 or ord(ch) == 127 for ch in login_name):
+            login_name = "?"  # no login has control characters (and PostgreSQL refuses a NUL in a query)
         password = request.form.get("password") or ""
         ctx["login"] = login_name
         db = _db()

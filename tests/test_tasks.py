@@ -90,8 +90,8 @@ def test_stale_version_is_a_conflict_and_nothing_is_overwritten(ctx):
 
 
 @pytest.mark.parametrize("by,kw,error,message", [
-    ("glavvrach", {}, T.TaskError, "Ставить на контроль могут"),
-    ("analyst", {}, T.TaskError, "Ставить на контроль могут"),
+    ("glavvrach", {}, ScopeError, "Ставить на контроль могут"),
+    ("analyst", {}, ScopeError, "Ставить на контроль могут"),
     ("nevsky", {}, ScopeError, "вне вашей области"),
     ("kolpino", {"assignee": " "}, T.TaskError, "исполнителя"),
     ("kolpino", {"description": ""}, T.TaskError, "что нужно сделать"),
