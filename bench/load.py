@@ -1,0 +1,208 @@
+"""A bounded load test: N signed-in users (≤ 50) for ≤ 60 s against a server started here, on 127.0.0.1 only.
+
+Usage:
+    .venv/bin/python bench/load.py [--users 50] [--seconds 60] [--scale 0.05] [--months 15] [--db duckdb|postgresql]
+
+Generates a demo city into a temporary database (or reuses ``--url``), creates one user per role, starts
+``app.py`` on a free local port as a separate process (the production entry point, threaded), then each
+virtual user signs in through the real login form and loops over what its role opens: pages through
+Dash's own router (the POST a browser sends for a URL), subject tables of the API, exports and the
+rating. Reports throughput, p50/p95/p99 latency and errors (any status ≥ 400 except the expected 403s,
+and every timeout), and appends a JSON record to ``bench/results/load.jsonl``.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import random
+import re
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+PASSWORD = "Nagruzka-2026-test"
+LOGINS = {"chair": ("committee", None), "kolpino": ("district", "Колпинский"), "glavvrach": ("mo", "Колпинский"),
+          "analyst": ("analyst", None)}
+TIMEOUT = 30  # seconds; a slower answer counts as an error
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def prepare(url: str, scale: float, months: int) -> dict:
+    """Generate the city and marts, create the users; returns login → {district_id, mo_id}."""
+    import sqlalchemy as sa
+
+    from data_access import schema
+    from data_access.db import Database
+    from data_access.marts import build_marts
+    from security import users
+    from synth.generate import generate
+    db = Database(url)
+    last = (dt.date.today().replace(day=1) - dt.timedelta(days=1)).replace(day=1)
+    generate(db, scale=scale, seed=42, months=months, end_month=last)
+    build_marts(db)
+    places = {}
+    with db.engine.connect() as c:
+        dist = dict(c.execute(sa.select(schema.district.c.name, schema.district.c.district_id)).all())
+    for login, (role, dname) in LOGINS.items():
+        d = dist.get(dname)
+        mo = None
+        if role == "mo":
+            with db.engine.connect() as c:
+                mo = c.execute(sa.select(schema.mo.c.mo_id).where(schema.mo.c.district_id == d,
+                                                                   schema.mo.c.kind == "adult_polyclinic")
+                               .order_by(schema.mo.c.mo_id).limit(1)).scalar()
+        users.create(db, login=login, full_name=login, role=role, password=PASSWORD,
+                     district_id=d if role == "district" else None, mo_id=mo, by="bench")
+        places[login] = {"district_id": d, "mo_id": mo}
+    db.dispose()
+    return places
+
+
+def router(path: str, search: str = "") -> dict:
+    """The body Dash's page router gets when the browser opens a URL."""
+    return {"output": ".._pages_content.children..._pages_store.data..",
+            "outputs": [{"id": "_pages_content", "property": "children"}, {"id": "_pages_store", "property": "data"}],
+            "inputs": [{"id": "_pages_location", "property": "pathname", "value": path},
+                       {"id": "_pages_location", "property": "search", "value": search}],
+            "changedPropIds": ["_pages_location.pathname"], "state": []}
+
+
+def plan(login: str, place: dict, period: str) -> list[tuple[str, str, dict | None]]:
+    """What a person of this role opens: (method, path, JSON body of a page render)."""
+    d, mo = place["district_id"], place["mo_id"]
+    pages = ["/", "/emk", "/access", "/pregnancy", "/morbidity", "/rating", "/indicator/emk_coverage", "/tasks"]
+    out = [("POST", "/_dash-update-component", router(p, f"?period={period}")) for p in pages]
+    unit = f"level=district&id={d}" if d else "level=region"
+    out += [("GET", f"/api/v1/emk/coverage?{unit}&period={period}", None),
+            ("GET", f"/api/v1/access/children?{unit}&period={period}", None),
+            ("GET", f"/api/v1/pregnancy/register?{unit}&period={period}", None),
+            ("GET", f"/api/v1/indicators/access_primary_24h?level=mo&period={period}", None),
+            ("GET", f"/api/v1/ratings?level=district&period={period}", None),
+            ("GET", f"/export/table/morb-places.csv?{unit}&period={period}", None)]
+    if mo:
+        out.append(("GET", f"/api/v1/emk/timeliness?level=mo&id={mo}&period={period}", None))
+    return out
+
+
+def user_loop(base: str, login: str, place: dict, period: str, until: float, records: list, lock: threading.Lock):
+    s = requests.Session()
+    page = s.get(base + "/login", timeout=TIMEOUT).text
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    r = s.post(base + "/login", data={"csrf_token": token, "login": login, "password": PASSWORD, "next": "/"},
+               timeout=TIMEOUT, allow_redirects=False)
+    if r.status_code != 302:
+        with lock:
+            records.append(("login", r.status_code, 0.0))
+        return
+    with lock:
+        records.append(("login", 302, 0.0))
+    s.get(base + "/api/v1/meta", timeout=TIMEOUT)  # the CSRF cookie
+    headers = {"X-CSRFToken": s.cookies.get("_csrf_token", "")}
+    steps = plan(login, place, period)
+    rnd = random.Random(hash(login) ^ threading.get_ident())
+    while time.monotonic() < until:
+        method, path, body = rnd.choice(steps)
+        t = time.perf_counter()
+        try:
+            res = s.post(base + path, json=body, headers=headers, timeout=TIMEOUT) if method == "POST" \
+                else s.get(base + path, timeout=TIMEOUT)
+            status = res.status_code
+        except requests.RequestException:
+            status = 0  # a timeout or a dropped connection
+        with lock:
+            records.append((path if method == "GET" else body["inputs"][0]["value"], status, time.perf_counter() - t))
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--users", type=int, default=50)
+    ap.add_argument("--seconds", type=float, default=60)
+    ap.add_argument("--scale", type=float, default=0.05)
+    ap.add_argument("--months", type=int, default=15)
+    ap.add_argument("--db", choices=["duckdb", "postgresql"], default="duckdb")
+    a = ap.parse_args()
+    users, seconds = min(a.users, 50), min(a.seconds, 60.0)  # bounded by design
+    tmp = Path(tempfile.mkdtemp(prefix="iam_load_"))
+    if a.db == "duckdb":
+        url = f"duckdb:///{tmp / 'load.duckdb'}"
+    else:
+        import sqlalchemy as sa
+        name = f"iam_load_{os.getpid()}"
+        admin = sa.create_engine("postgresql+psycopg://postgres@127.0.0.1:5432/postgres", isolation_level="AUTOCOMMIT")
+        with admin.connect() as c:
+            c.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}"'))
+            c.execute(sa.text(f'CREATE DATABASE "{name}"'))
+        url = f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
+    t0 = time.perf_counter()
+    places = prepare(url, a.scale, a.months)
+    print(f"city prepared in {time.perf_counter() - t0:.0f} s", flush=True)
+    port = free_port()
+    env = {**os.environ, "DATABASE_URL": url, "IAM_DEMO": "0", "HOST": "127.0.0.1", "PORT": str(port),
+           "INSTANCE_DIR": str(tmp), "SECRET_KEY": "load-test-" + "x" * 40}
+    server = subprocess.Popen([sys.executable, str(ROOT / "app.py")], cwd=ROOT, env=env,
+                              stdout=subprocess.DEVNULL, stderr=open(tmp / "server.log", "w"))
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(120):
+            try:
+                requests.get(base + "/login", timeout=2)
+                break
+            except requests.RequestException:
+                time.sleep(0.5)
+        last = (dt.date.today().replace(day=1) - dt.timedelta(days=1)).replace(day=1)
+        period = f"{last:%Y-%m}"
+        records: list = []
+        lock = threading.Lock()
+        until = time.monotonic() + seconds
+        logins = list(LOGINS)
+        threads = [threading.Thread(target=user_loop, args=(base, logins[i % len(logins)], places[logins[i % len(logins)]],
+                                                            period, until, records, lock), daemon=True)
+                   for i in range(users)]
+        start = time.monotonic()
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(seconds + TIMEOUT + 10)
+        elapsed = time.monotonic() - start
+    finally:
+        server.terminate()
+        server.wait(10)
+    times = sorted(r[2] for r in records if r[1] and r[1] < 400)
+    errors = [r for r in records if not r[1] or r[1] >= 400]
+    q = statistics.quantiles(times, n=100, method="inclusive") if len(times) >= 2 else [0.0] * 99
+    by_target: dict[str, list[float]] = {}
+    for target, _status, took in records:
+        by_target.setdefault(target.split("?")[0], []).append(took)
+    out = {"when": dt.datetime.now().isoformat(timespec="seconds"), "db": a.db, "scale": a.scale, "months": a.months,
+           "users": users, "seconds": round(elapsed, 1), "requests": len(records),
+           "throughput_rps": round(len(records) / elapsed, 2), "p50_ms": round(q[49] * 1000), "p95_ms": round(q[94] * 1000),
+           "p99_ms": round(q[98] * 1000), "errors": len(errors),
+           "error_kinds": sorted({f"{r[0].split('?')[0]} {r[1]}" for r in errors})[:20],
+           "slowest_median_ms": sorted(((round(statistics.median(v) * 1000), k) for k, v in by_target.items()),
+                                       reverse=True)[:5]}
+    print(json.dumps(out, ensure_ascii=False, indent=1))
+    results = ROOT / "bench" / "results"
+    results.mkdir(parents=True, exist_ok=True)
+    with open(results / "load.jsonl", "a", encoding="utf-8") as fh:
+        fh.write(json.dumps(out, ensure_ascii=False) + "\n")
+    return 0 if not errors else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
