@@ -46,6 +46,16 @@ app_session = sa.Table(
     sa.Column("ended_at", DateTime, nullable=True),
 )
 
+# Sign-in attempts, reserved before the password is checked: the lockout counts them atomically, so that
+# parallel guesses cannot all pass the count before any of them is recorded.
+login_attempt = sa.Table(
+    "login_attempt", app_metadata,
+    _id("attempt_id", "login_attempt_id_seq"),
+    sa.Column("login", String(64), nullable=False, index=True),
+    sa.Column("started_at", DateTime, nullable=False),
+    sa.Column("outcome", String(8), nullable=True),  # ok, fail; empty while the password is being checked
+)
+
 api_token = sa.Table(
     "api_token", app_metadata,
     _id("token_id", "api_token_id_seq"),

@@ -52,16 +52,3 @@ def search(db: Database, *, action: str | None = None, login: str | None = None,
         like = f"%{text}%"
         q = q.where(sa.or_(a.c.object.ilike(like), a.c.details.ilike(like)))
     return db.read_df(q)
-
-
-def recent_failures(db: Database, login: str, since: dt.datetime) -> tuple[int, dt.datetime | None]:
-    """Failed logins for a login since a moment, counted after its last successful login."""
-    ensure(db)
-    a = audit_log
-    with db.engine.connect() as c:
-        last_ok = c.execute(sa.select(sa.func.max(a.c.logged_at))
-                            .where(a.c.login == login, a.c.action == "login_success")).scalar()
-        start = max(since, last_ok) if last_ok else since
-        n, last = c.execute(sa.select(sa.func.count(), sa.func.max(a.c.logged_at)).where(
-            a.c.login == login, a.c.action == "login_failure", a.c.logged_at >= start)).one()
-    return n, last

@@ -1,9 +1,9 @@
 """The audit log: which actions are audited and their names; storage is ``data_access.audit``."""
 from __future__ import annotations
 
-from data_access.audit import recent_failures, record, search
+from data_access.audit import record, search
 
-__all__ = ["ACTIONS", "record", "recent_failures", "search"]
+__all__ = ["ACTIONS", "record", "search"]
 
 ACTIONS = {
     "login_success": "Вход", "login_failure": "Неудачный вход", "login_locked": "Вход заблокирован", "logout": "Выход",

@@ -10,7 +10,7 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 from flask import Flask, g, jsonify, redirect, render_template_string, request, session
 from flask_login import LoginManager, current_user, login_user, logout_user
 
-from data_access import sessions
+from data_access import logins, sessions
 
 from . import audit, tokens, users
 
@@ -160,8 +160,8 @@ def init_app(app: Flask) -> None:
         db = _db()
         window = dt.timedelta(seconds=cfg.login_lockout_seconds)
         now = dt.datetime.now()
-        failures, last = audit.recent_failures(db, login_name, now - window)
-        if failures >= cfg.login_max_failures and last and now - last < window:
+        attempt, failures, last = logins.reserve(db, login_name, window, cfg.login_max_failures)
+        if attempt is None:
             wait = int((window - (now - last)).total_seconds() // 60) + 1
             audit.record(db, "login_locked", login=login_name)
             ctx["message"] = (f"Слишком много неудачных попыток входа. Вход для «{login_name}» заблокирован; "
@@ -170,6 +170,7 @@ def init_app(app: Flask) -> None:
         found = users.by_login(db, login_name)
         # an unknown login costs the same Argon2 work as a wrong password: timing tells nothing
         if not users.verify_or_waste(found, password) or not found[0].is_active:
+            logins.finish(db, attempt, ok=False)
             audit.record(db, "login_failure", login=login_name, user_id=found[0].user_id if found else None)
             time.sleep(min(cfg.login_failure_delay * (failures + 1), 3.0))  # slows down guessing
             left = cfg.login_max_failures - failures - 1
@@ -177,6 +178,7 @@ def init_app(app: Flask) -> None:
                 f". Осталось попыток до блокировки: {left}" if 0 < left <= 2 else
                 (". Вход заблокирован на время" if left <= 0 else ""))
             return render_template_string(LOGIN_PAGE, **ctx), 401
+        logins.finish(db, attempt, ok=True)
         user, stored = found
         nxt = ctx["next"]
         session.clear()  # a fresh session (and CSRF token) on every sign-in

@@ -365,3 +365,21 @@ def test_a_login_with_control_characters_is_just_wrong(world):
     c = world.test_client()
     res = c.post("/login", data={"csrf_token": _form_token(c), "login": "chair\x00", "password": "x"})
     assert res.status_code == 401
+
+
+# ---------------------------------------------------------------- the lockout holds against a parallel burst
+def test_a_parallel_burst_of_guesses_meets_the_lockout(world):
+    max_failures = 5  # the default LOGIN_MAX_FAILURES
+    it = iter(["Wrong-guess-%02d" % i for i in range(20)])
+    lock = __import__("threading").Lock()
+
+    def guess():
+        c = world.test_client()
+        token = _form_token(c)
+        with lock:
+            password = next(it)
+        return c.post("/login", data={"csrf_token": token, "login": "kolpino", "password": password}).status_code
+    statuses = _parallel(guess, 20)
+    assert statuses.count(401) == max_failures and statuses.count(429) == 20 - max_failures, statuses
+    c = world.test_client()  # the right password waits for the lockout too
+    assert c.post("/login", data={"csrf_token": _form_token(c), "login": "kolpino", "password": PASSWORD}).status_code == 429
