@@ -31,9 +31,9 @@ import requests
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-PASSWORD = "Nagruzka-2026-test"
-LOGINS = {"chair": ("committee", None), "kolpino": ("district", "Колпинский"), "glavvrach": ("mo", "Колпинский"),
-          "analyst": ("analyst", None)}
+from tests.conftest import PASSWORD  # noqa: E402
+
+LOGINS = ["chair", "kolpino", "glavvrach", "analyst"]  # one person of each role (tests/conftest.py USERS)
 TIMEOUT = 30  # seconds; a slower answer counts as an error
 
 
@@ -45,31 +45,15 @@ def free_port() -> int:
 
 def prepare(url: str, scale: float, months: int) -> dict:
     """Generate the city and marts, create the users; returns login → {district_id, mo_id}."""
-    import sqlalchemy as sa
-
-    from data_access import schema
     from data_access.db import Database
     from data_access.marts import build_marts
-    from security import users
     from synth.generate import generate
+    from tests.conftest import create_users
     db = Database(url)
     last = (dt.date.today().replace(day=1) - dt.timedelta(days=1)).replace(day=1)
     generate(db, scale=scale, seed=42, months=months, end_month=last)
     build_marts(db)
-    places = {}
-    with db.engine.connect() as c:
-        dist = dict(c.execute(sa.select(schema.district.c.name, schema.district.c.district_id)).all())
-    for login, (role, dname) in LOGINS.items():
-        d = dist.get(dname)
-        mo = None
-        if role == "mo":
-            with db.engine.connect() as c:
-                mo = c.execute(sa.select(schema.mo.c.mo_id).where(schema.mo.c.district_id == d,
-                                                                   schema.mo.c.kind == "adult_polyclinic")
-                               .order_by(schema.mo.c.mo_id).limit(1)).scalar()
-        users.create(db, login=login, full_name=login, role=role, password=PASSWORD,
-                     district_id=d if role == "district" else None, mo_id=mo, by="bench")
-        places[login] = {"district_id": d, "mo_id": mo}
+    places = create_users(db)  # the test suite's users: one per role, two district heads
     db.dispose()
     return places
 
@@ -170,7 +154,7 @@ def main() -> int:
         records: list = []
         lock = threading.Lock()
         until = time.monotonic() + seconds
-        logins = list(LOGINS)
+        logins = LOGINS
         threads = [threading.Thread(target=user_loop, args=(base, logins[i % len(logins)], places[logins[i % len(logins)]],
                                                             period, until, records, lock), daemon=True)
                    for i in range(users)]
