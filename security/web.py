@@ -160,17 +160,18 @@ def init_app(app: Flask) -> None:
         db = _db()
         window = dt.timedelta(seconds=cfg.login_lockout_seconds)
         now = dt.datetime.now()
-        attempt, failures, last = logins.reserve(db, login_name, window, cfg.login_max_failures)
-        if attempt is None:
+        found = users.by_login(db, login_name)
+        # an unknown login costs the same Argon2 work as a wrong password: timing tells nothing
+        outcome, failures, last = logins.attempt(
+            db, login_name, window, cfg.login_max_failures,
+            lambda: users.verify_or_waste(found, password) and found[0].is_active)
+        if outcome == "locked":
             wait = int((window - (now - last)).total_seconds() // 60) + 1
             audit.record(db, "login_locked", login=login_name)
             ctx["message"] = (f"Слишком много неудачных попыток входа. Вход для «{login_name}» заблокирован; "
                               f"попробуйте через {wait} мин.")
             return render_template_string(LOGIN_PAGE, **ctx), 429
-        found = users.by_login(db, login_name)
-        # an unknown login costs the same Argon2 work as a wrong password: timing tells nothing
-        if not users.verify_or_waste(found, password) or not found[0].is_active:
-            logins.finish(db, attempt, ok=False)
+        if outcome == "fail":
             audit.record(db, "login_failure", login=login_name, user_id=found[0].user_id if found else None)
             time.sleep(min(cfg.login_failure_delay * (failures + 1), 3.0))  # slows down guessing
             left = cfg.login_max_failures - failures - 1
@@ -178,7 +179,6 @@ def init_app(app: Flask) -> None:
                 f". Осталось попыток до блокировки: {left}" if 0 < left <= 2 else
                 (". Вход заблокирован на время" if left <= 0 else ""))
             return render_template_string(LOGIN_PAGE, **ctx), 401
-        logins.finish(db, attempt, ok=True)
         user, stored = found
         nxt = ctx["next"]
         session.clear()  # a fresh session (and CSRF token) on every sign-in
