@@ -99,8 +99,7 @@ def _key(level: str) -> str:
 
 
 def child_names(level: str, unit_id) -> dict:
-    u = U.node(level, unit_id, path=PATH)
-    return U.child_names(u, PATH) if CHILD[level] else {u.id: u.name}
+    return U.child_names(U.node(level, unit_id, path=PATH), PATH)
 
 
 def summary(level: str, unit_id, as_of: dt.date, scope: Scope = CITY, high_risk_weeks: int = 4) -> pd.DataFrame:

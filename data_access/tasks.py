@@ -281,17 +281,15 @@ def search(db: Database, scope: Scope, *, district_id=None, mo_id=None, code=Non
             continue
         if (u := U.unit(level, uid)) is None:
             q = q.where(sa.false())  # no such unit: no task (and no out-of-range number reaches the database)
+        elif level == "district":
+            q = q.where(t.c.district_id == U.require(scope, u).id)
         else:
-            U.require(scope, u)
+            q = q.where(sa.or_(t.c.mo_id == U.require(scope, u).id, sa.and_(t.c.level == "mo", t.c.unit_id == u.id)))
     if scope.districts is not None:
         q = q.where(t.c.district_id.in_(sorted(scope.districts)))
     if scope.mos is not None:
         mos = sorted(scope.mos)
         q = q.where(sa.or_(t.c.mo_id.in_(mos), sa.and_(t.c.level == "mo", t.c.unit_id.in_(mos))))
-    if district_id is not None and U.unit("district", district_id) is not None:
-        q = q.where(t.c.district_id == int(district_id))
-    if mo_id is not None and U.unit("mo", mo_id) is not None:
-        q = q.where(sa.or_(t.c.mo_id == int(mo_id), sa.and_(t.c.level == "mo", t.c.unit_id == int(mo_id))))
     if code:
         q = q.where(t.c.code == code)
     if status:

@@ -267,8 +267,13 @@ def names(level: str) -> dict[int, str]:
 
 
 def child_names(u: Unit, path: str | tuple[str, ...] = "indicator") -> dict[int, str]:
-    """Names of the unit's children along a path (structure only; the scope filters the data rows)."""
+    """Names of the unit's children along a path (structure only; the scope filters the data rows).
+
+    At the bottom of the path the unit stands for itself (a doctor's own row).
+    """
     child = child_level(u.level, path)
+    if child is None:
+        return {u.id: u.name}
     if child in ("district", "mo"):
         # every organisation: a district's residents may be attached to one in another district
         return names(child)

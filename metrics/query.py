@@ -198,8 +198,7 @@ def run(q: Query, scope: Scope = CITY_SCOPE) -> pd.DataFrame:
             out = df if out is None else (out.merge(df, on=keys, how="outer") if keys else pd.concat([out, df], axis=1))
         out = out.fillna({c: 0.0 for c in out.columns if c not in keys})
     if "child" in q.by:
-        names = U.child_names(q.unit, q.path) if U.child_level(q.unit.level, q.path) else {q.unit.id: q.unit.name}
-        out["child_name"] = out["child_id"].map(names)
+        out["child_name"] = out["child_id"].map(U.child_names(q.unit, q.path))
         out = out.dropna(subset=["child_name"])
     return out.reset_index(drop=True)
 

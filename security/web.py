@@ -75,6 +75,11 @@ def safe_next(target: str | None) -> str:
     return urlunsplit(("", "", parts.path, parts.query, parts.fragment))
 
 
+def _to_login():
+    """To the login form, with the whole address encoded: a shared link keeps all its parameters."""
+    return redirect("/login?" + urlencode({"next": request.full_path.rstrip("?")}))
+
+
 def _json_error(status: int, message: str):
     resp = jsonify({"error": message, "status": status})
     resp.status_code = status
@@ -109,8 +114,7 @@ def init_app(app: Flask) -> None:
         if not current_user.is_authenticated:
             if is_api or is_dash:
                 return _json_error(401, "Требуется вход в систему")
-            # the whole address, encoded: a shared link keeps all its parameters through the sign-in
-            return redirect("/login?" + urlencode({"next": request.full_path.rstrip("?")}))
+            return _to_login()
         sid = session.get("sid")
         if sid is None and session.get("_fresh") is False:
             # just signed in again from a remember-me cookie: a new server-side session
@@ -123,7 +127,7 @@ def init_app(app: Flask) -> None:
             session.clear()
             if is_api or is_dash:
                 return _json_error(401, "Сеанс завершён: войдите снова")
-            return redirect("/login?" + urlencode({"next": request.full_path.rstrip("?")}))
+            return _to_login()
         g.iam_user, g.iam_via_token = current_user._get_current_object(), False
         if request.method in STATE_CHANGING and not _csrf_ok():
             return _json_error(403, "Запрос отклонён: нет действительного CSRF-токена. Обновите страницу.")
