@@ -74,7 +74,7 @@ def set_password_hash(db: Database, login: str, password_hash: str, *, by: str) 
     ensure(db)
     with db.write() as c:
         c.execute(app_user.update().where(app_user.c.login == login).values(
-            password_hash=password_hash, password_changed_at=dt.datetime.now().replace(microsecond=0)))
+            password_hash=password_hash, password_changed_at=dt.datetime.now()))  # microseconds: the stamp must change
         uid = c.execute(sa.select(app_user.c.user_id).where(app_user.c.login == login)).scalar()
         sessions.end_all(db, uid, conn=c)  # every session signed in with the old password ends
         audit.record(db, "password_change", login=by, obj=login, conn=c)

@@ -66,7 +66,7 @@ class User(UserMixin):
     mo_id: int | None
     is_active_flag: bool
     mo_district_id: int | None = None
-    password_stamp: int = 0  # when the password last changed: a remember-me cookie names it
+    password_stamp: int = 0  # when the password last changed (µs): a remember-me cookie names it
 
     def get_id(self) -> str:
         # flask-login keeps this in the session and the remember-me cookie: a password change voids both
@@ -91,11 +91,19 @@ class User(UserMixin):
                      patients=r.patients, label="организация")
 
 
+def _stamp(changed) -> int:
+    # microseconds, so that a change within the same second as the previous one still voids old cookies
+    if changed is None:
+        return 0
+    return changed.replace(tzinfo=None).toordinal() * 86_400_000_000 + (
+        (changed.hour * 3600 + changed.minute * 60 + changed.second) * 1_000_000 + changed.microsecond)
+
+
 def _row_to_user(r) -> User:
     changed = getattr(r, "password_changed_at", None)
     return User(user_id=r.user_id, login=r.login, full_name=r.full_name, role=r.role, district_id=r.district_id,
                 mo_id=r.mo_id, is_active_flag=bool(r.is_active), mo_district_id=getattr(r, "mo_district", None),
-                password_stamp=int(changed.timestamp()) if changed is not None else 0)
+                password_stamp=_stamp(changed))
 
 
 def get(db: Database, user_id) -> User | None:
@@ -164,7 +172,7 @@ def create(db: Database, *, login: str, full_name: str, role: str, password: str
         raise UserError("Логин — от 3 до 64 латинских букв, цифр, точек, дефисов или подчёркиваний")
     district_id, mo_id = _validate_place(db, role, district_id, mo_id)
     check_password(password, login)
-    now = dt.datetime.now().replace(microsecond=0)
+    now = dt.datetime.now()
     uid = store.insert(db, dict(
         login=login, full_name=(full_name or login).strip(), password_hash=hash_password(password), role=role,
         district_id=district_id, mo_id=mo_id, is_active=True, created_at=now, password_changed_at=now,
