@@ -68,14 +68,39 @@ def create_app(config: Config | None = None) -> Flask:
         suppress_callback_exceptions=True,
         title="ИАМ — здравоохранение Санкт-Петербурга",
         update_title=None,
+        compress=True,  # flask-compress: zstd/brotli/gzip for bundles, assets and callback responses
     )
+    _partial_plotly()
     from components import period, view
-    from components.shell import shell
+    from components.shell import instrument_pages, shell
     dash_app.layout = shell
+    instrument_pages()  # each page ends with the readiness marker of its URL
     period.register_callbacks(dash_app)
     view.register_callbacks(dash_app)  # the one drill-down callback of every page
+    server.after_request(_cache_fingerprinted_assets)
     server.dash_app = dash_app
     return server
+
+
+def _partial_plotly() -> None:
+    """Serve plotly.js's cartesian bundle from assets/vendor (0.5 MB compressed) instead of the full one (1.4 MB).
+
+    dcc.Graph uses ``window.Plotly`` when a script has defined it, so the full bundle Dash registers
+    is dropped from its resources. The charts use only bar, scatter, heatmap, box and pie traces, all in
+    the cartesian bundle; a chart of another type would fail to draw (tests/test_serving.py checks the list).
+    """
+    from dash import dcc
+    dcc._js_dist[:] = [r for r in dcc._js_dist if r.get("namespace") != "plotly"]
+
+
+def _cache_fingerprinted_assets(response):
+    """Assets are linked as ``/assets/x.css?m=<mtime>``: a changed file gets a new URL, so the browser may keep one."""
+    from flask import request
+    if request.path.startswith("/assets/") and "m" in request.args and response.status_code == 200:
+        response.cache_control.public = True
+        response.cache_control.max_age = 31536000
+        response.cache_control.immutable = True
+    return response
 
 
 def main() -> int:
@@ -92,7 +117,12 @@ def main() -> int:
         print(f"Ошибка: {exc}", file=sys.stderr)
         return 1
     print(f"ИАМ: http://{cfg.host}:{cfg.port}/", flush=True)
-    server.dash_app.run(host=cfg.host, port=cfg.port, debug=False)
+    if cfg.debug:  # Werkzeug's development server, with Dash's dev tools
+        server.dash_app.run(host=cfg.host, port=cfg.port, debug=True)
+        return 0
+    db.dispose()  # each gunicorn worker opens the database itself (DuckDB: one process at a time)
+    from cli.serve import serve
+    serve(cfg, create_app)
     return 0
 
 

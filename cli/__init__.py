@@ -129,8 +129,10 @@ def register(app: Flask) -> None:
 
     @app.cli.command("build-marts")
     @click.option("--month", callback=_month, default=None, help="Перестроить только этот месяц ГГГГ-ММ")
+    @click.option("--warm/--no-warm", default=True, show_default=True,
+                  help="Заполнить кэш представлениями по умолчанию (город и каждый район)")
     @with_appcontext
-    def build_marts_cmd(month):
+    def build_marts_cmd(month, warm):
         """Построить витрины (все месяцы или один)."""
         from data_access.marts import build_marts
         db = _db()
@@ -141,8 +143,17 @@ def register(app: Flask) -> None:
             raise CliError(str(exc)) from exc
         finally:
             bar.close()
-        current_app.extensions["iam"]["cache"].clear()
+        cache = current_app.extensions["iam"]["cache"]
+        cache.clear()
         click.echo(f"Построено строк: {_n(sum(counts.values()))}")
+        if warm and cache.timeout > 0:
+            from .warm import warm as warm_views
+            cache.touch()
+            # marked as warmed for this version, so a serving process does not repeat the work
+            cache.store.add(f"iam:warmed:{cache.db.url}:{cache.data_version()}", 0, expire=7 * 86400)
+            result = warm_views(current_app._get_current_object())
+            click.echo(f"Кэш заполнен: представлений {_n(result['views'])} за {result['seconds']} с"
+                       + (f"; не удалось: {len(result['failed'])}" if result["failed"] else ""))
 
     @app.cli.command("data-status")
     @with_appcontext

@@ -6,6 +6,50 @@ import dash_bootstrap_components as dbc
 from dash import dcc, html
 
 NAV = "nav-location"  # the one Location callbacks write to for drill-down navigation (refresh="callback-nav")
+READY = "page-ready"  # rendered with every page: ``data-url`` names the address whose content is on screen
+LOADING_DELAY_MS = 250  # a quick answer does not flash a spinner
+
+
+def loading(children, target: dict | None = None, **kwargs):
+    """A loading state: after a short delay a spinner over the content, which stays visible but dimmed.
+
+    Args:
+        children: what is replaced when the data arrives.
+        target: ``{component_id: property}`` whose callbacks count (default: any output inside).
+    """
+    return dcc.Loading(children, delay_show=LOADING_DELAY_MS, type="circle", color="var(--bs-primary)",
+                       overlay_style={"visibility": "visible", "opacity": 0.45, "filter": "grayscale(60%)"},
+                       target_components=target, **kwargs)
+
+
+def _rendered_url() -> str:
+    """The address the router callback is rendering (what the browser's location bar shows)."""
+    from dash.exceptions import MissingCallbackContextException
+    try:
+        inputs = dash.ctx.inputs
+    except MissingCallbackContextException:  # a layout built outside a request (tests, exports)
+        return ""
+    return (inputs.get("_pages_location.pathname") or "") + (inputs.get("_pages_location.search") or "")
+
+
+def with_ready_marker(layout):
+    """Wrap a page's layout so that its output ends with the readiness marker for its URL.
+
+    Browser tests and the browser benchmark wait on ``#page-ready[data-url=<current URL>]``: it
+    appears only when the router callback has returned the page for exactly that address.
+    """
+    def wrapped(**kwargs):
+        content = layout(**kwargs) if callable(layout) else layout
+        return html.Div([content, html.Div(id=READY, hidden=True, **{"data-url": _rendered_url()})])
+    wrapped.__wrapped__ = layout
+    return wrapped
+
+
+def instrument_pages() -> None:
+    """Give every registered page the readiness marker (called once, after Dash has read ``pages/``)."""
+    for page in dash.page_registry.values():
+        if not getattr(page["layout"], "__wrapped__", None):
+            page["layout"] = with_ready_marker(page["layout"])
 
 
 def page_allowed(page: dict, user) -> bool:
@@ -45,5 +89,7 @@ def shell():
     return html.Div([
         dcc.Location(id=NAV, refresh="callback-nav"),
         navbar(user),
-        dbc.Container(dash.page_container, fluid=True, className="pb-5"),
+        # the page's content dims under a spinner while the router renders the next address or period
+        dbc.Container(loading(dash.page_container, target={"_pages_content": "children"}, id="page-loading",
+                              parent_className="page-loading"), fluid=True, className="pb-5"),
     ])

@@ -70,10 +70,22 @@ def datatable(spec: TableSpec, table_id: str, page_size: int = 20, row_id: str |
         style_data_conditional=style_cond, markdown_options={"link_target": "_self"}, **kw)
 
 
-def section(spec: TableSpec, table_id: str, **kw):
-    """Title, export buttons and the table."""
+SCREEN_ROWS = 500  # rows a page ships to the browser; the export carries all of them
+
+
+def section(spec: TableSpec, table_id: str, limit: int = SCREEN_ROWS, **kw):
+    """Title, export buttons and the table (its first ``limit`` rows, in the builder's order, with a note)."""
+    from core import fmt
+    shown = spec
+    note = None
+    if len(spec.records) > limit:
+        shown = TableSpec(spec.name, spec.title, spec.subtitle, spec.columns, spec.records[:limit], spec.params)
+        note = html.Div(f"Показаны первые {fmt.number(limit)} из {fmt.number(len(spec.records))} строк в порядке "
+                        "таблицы; сортировка на экране — среди них. Все строки — в выгрузке CSV или XLSX.",
+                        className="small text-warning-emphasis mb-1", id=f"{table_id}-limited")
     return html.Div([
         html.Div([html.H5(spec.title, className="d-inline me-3"), export_links(spec, table_id)], className="mt-3 mb-2"),
         html.Div(spec.subtitle, className="small text-muted mb-1") if spec.subtitle else None,
-        datatable(spec, table_id, **kw) if spec.records else html.Div("Нет данных за период.", className="text-muted"),
+        note,
+        datatable(shown, table_id, **kw) if spec.records else html.Div("Нет данных за период.", className="text-muted"),
     ])

@@ -78,6 +78,14 @@ class Config:
     indicators_file: Path | None = field(default_factory=lambda: Path(p) if (p := os.environ.get("INDICATORS_FILE")) else None)
     # how many reverse proxies (nginx…) stand in front and set X-Forwarded-For/-Proto; 0: none is trusted
     trusted_proxies: int = field(default_factory=lambda: _int("TRUSTED_PROXIES", 0))
+    # Serving: gunicorn by default, Werkzeug's development server only with DEBUG=1.
+    debug: bool = field(default_factory=lambda: _bool("DEBUG", False))
+    # 0: sized from the CPU count (one worker on the embedded DuckDB, which one process at a time may open)
+    web_workers: int = field(default_factory=lambda: _int("WEB_WORKERS", 0))
+    web_threads: int = field(default_factory=lambda: _int("WEB_THREADS", 0))
+    web_timeout: int = field(default_factory=lambda: _int("WEB_TIMEOUT", 120))
+    # a serving process computes the default views of the city and of each district ahead of the first click
+    warm_cache: bool = field(default_factory=lambda: _bool("WARM_CACHE", True))
     testing: bool = False
     secret_key: str | None = None
 

@@ -71,10 +71,13 @@ def _render(st: PageState):
     funnel_fig = charts.empty("Нет документов за период")
     bucket_fig = charts.empty("Нет зарегистрированных документов")
     if tot is not None and tot["created"] > 0:
-        funnel_fig = {"data": [{"type": "funnel", "y": [v for _, v in K.FLOW_STEPS], "x": [int(tot[k]) for k, _ in K.FLOW_STEPS],
-                                "textinfo": "value+percent initial", "marker": {"color": "#0d6efd"}},
-                               ],
-                      "layout": charts._layout(height=260, margin={"l": 130, "r": 10, "t": 10, "b": 10})}
+        steps = [int(tot[k]) for k, _ in K.FLOW_STEPS]
+        funnel_fig = {"data": [{"type": "bar", "orientation": "h", "y": [v for _, v in K.FLOW_STEPS], "x": steps,
+                                "text": [f"{fmt.number(x)} ({fmt.percent(x / steps[0] * 100)})" for x in steps],
+                                "textposition": "auto", "marker": {"color": "#0d6efd"},
+                                "hovertemplate": "%{y}: %{text}<extra></extra>"}],
+                      "layout": charts._layout(height=260, margin={"l": 130, "r": 10, "t": 10, "b": 10},
+                                               yaxis={"autorange": "reversed"})}
         reg = sum(tot[k] for k, _ in K.BUCKETS)
         bucket_fig = {"data": [{"type": "bar", "x": [v for _, v in K.BUCKETS], "y": [float(tot[k] / reg * 100) if reg else 0
                                                                                        for k, _ in K.BUCKETS],

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import time
+from urllib.parse import unquote
 
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
@@ -17,20 +18,59 @@ def sign_in(dash_duo, app, login: str):
     d.find_element(By.ID, "login").send_keys(login)
     d.find_element(By.ID, "password").send_keys(PASSWORD)
     d.find_element(By.ID, "login-submit").click()
-    dash_duo.wait_for_element("#user-menu", timeout=20)
     dash_duo._url = dash_duo.server.url.rstrip("/")  # server_url without re-navigating
+    end = time.time() + READY_TIMEOUT
+    while "/login" in d.current_url and time.time() < end:
+        time.sleep(0.05)
+    wait_ready(dash_duo)
 
 
-def wait_url(dash_duo, fragment: str, timeout: float = 20):
+# Generous on purpose: a readiness wait ends as soon as the page is ready, and a busy machine may need long.
+READY_TIMEOUT = 90
+
+
+def _here(d) -> str:
+    url = d.current_url.split("://", 1)[1]
+    return unquote(url[url.index("/"):])
+
+
+def wait_ready(dash_duo, timeout: float = READY_TIMEOUT) -> str:
+    """Wait until the page for the browser's current address has rendered (its ``#page-ready`` marker names it).
+
+    The marker is written by the router's render of exactly that address (components/shell.py), so an
+    old page still on screen, or a render still in flight, does not count. Returns the address.
+    """
+    d = dash_duo.driver
+    end = time.time() + timeout
+    marker = None
+    while time.time() < end:
+        marker = d.execute_script("const m = document.getElementById('page-ready'); "
+                                  "return m ? m.getAttribute('data-url') : null;")
+        here = _here(d)
+        if marker is not None and unquote(marker) == here:
+            return d.current_url
+        time.sleep(0.05)
+    raise AssertionError(f"the page {_here(d)} did not finish loading in {timeout} s (marker: {marker!r})")
+
+
+def open_page(dash_duo, path: str) -> str:
+    """Open an address of the app as a typed or shared link, and wait until its page has rendered."""
+    dash_duo.driver.get(dash_duo.server_url + path)
+    return wait_ready(dash_duo)
+
+
+def wait_url(dash_duo, fragment: str, timeout: float = READY_TIMEOUT):
+    """Wait until the address contains ``fragment`` and the page for it has rendered."""
     end = time.time() + timeout
     while time.time() < end:
         if fragment in dash_duo.driver.current_url:
-            return dash_duo.driver.current_url
-        time.sleep(0.2)
+            return wait_ready(dash_duo, max(end - time.time(), 1))
+        time.sleep(0.1)
     raise AssertionError(f"URL {dash_duo.driver.current_url} never contained {fragment!r}")
 
 
 def wait_text(dash_duo, selector: str, text: str, timeout: float = 20):
+    """Wait for a text: after ``wait_ready`` it is there at once, unless a callback of the page still fills it."""
     dash_duo.wait_for_contains_text(selector, text, timeout=timeout)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 from selenium.webdriver.common.by import By
 
-from tests.browser import clean_log, click, click_bar, sign_in, wait_text, wait_url
+from tests.browser import clean_log, click, click_bar, open_page, sign_in, wait_ready, wait_text, wait_url
 
 pytestmark = pytest.mark.browser
 
@@ -13,7 +13,7 @@ def test_drill_down_and_back_with_the_back_button(dash_duo, city_app):
     sign_in(dash_duo, city_app, "chair")
     d = dash_duo.driver
     wait_text(dash_duo, "#home-title", "Ключевые показатели — Санкт-Петербург")
-    d.get(dash_duo.server_url + "/indicator/emk_coverage?level=district&period=2026-09")
+    open_page(dash_duo, "/indicator/emk_coverage?level=district&period=2026-09")
     wait_text(dash_duo, "#ind-subtitle", "уровень: район")
     top_district = dash_duo.find_elements("#ind-table td[data-dash-column='unit_name']")[0].text
     click_bar(dash_duo, "ind-bars", -1)  # the top bar is the best district
@@ -32,6 +32,7 @@ def test_drill_down_and_back_with_the_back_button(dash_duo, city_app):
     # a shared link shows the same view after a reload
     doctor_url = d.current_url
     d.refresh()
+    wait_ready(dash_duo)
     wait_text(dash_duo, "#breadcrumbs", mo_name)
     assert d.current_url == doctor_url
     d.back()
@@ -46,14 +47,14 @@ def test_drill_down_and_back_with_the_back_button(dash_duo, city_app):
 def test_period_picker_changes_the_url(dash_duo, city_app):
     sign_in(dash_duo, city_app, "chair")
     d = dash_duo.driver
-    d.get(dash_duo.server_url + "/indicator/access_primary_24h?level=district&period=2026-09")
+    open_page(dash_duo, "/indicator/access_primary_24h?level=district&period=2026-09")
     wait_text(dash_duo, "#ind-subtitle", "сентябрь 2026")
     d.find_element(By.XPATH, "//label[text()='Квартал']").click()
     url = wait_url(dash_duo, "period=2026-Q3")
     assert "/indicator/access_primary_24h?" in url and "level=district" in url  # the rest of the view is kept
     wait_text(dash_duo, "#ind-subtitle", "3 квартал 2026")
     # the same picker on another page writes that page's own address
-    d.get(dash_duo.server_url + "/morbidity?period=2026-09")
+    open_page(dash_duo, "/morbidity?period=2026-09")
     wait_text(dash_duo, "#morb-subtitle", "сентябрь 2026")
     d.find_element(By.XPATH, "//label[text()='С начала года']").click()
     url = wait_url(dash_duo, "-YTD")
@@ -64,10 +65,9 @@ def test_period_picker_changes_the_url(dash_duo, city_app):
 
 def test_bad_url_is_explained_not_blank(dash_duo, city_app):
     sign_in(dash_duo, city_app, "chair")
-    d = dash_duo.driver
-    d.get(dash_duo.server_url + "/indicator/emk_coverage?period=2026-13")
+    open_page(dash_duo, "/indicator/emk_coverage?period=2026-13")
     wait_text(dash_duo, "#ind-problem", "не распознан")
-    d.get(dash_duo.server_url + "/indicator/no_such_indicator")
+    open_page(dash_duo, "/indicator/no_such_indicator")
     wait_text(dash_duo, "#ind-problem", "не найден")
     assert clean_log(dash_duo) == []
 
@@ -75,7 +75,7 @@ def test_bad_url_is_explained_not_blank(dash_duo, city_app):
 def test_district_head_lands_on_their_district(dash_duo, city_app):
     sign_in(dash_duo, city_app, "kolpino")
     wait_text(dash_duo, "#home-title", "Колпинский")
-    dash_duo.driver.get(dash_duo.server_url + "/indicator/emk_coverage")
+    open_page(dash_duo, "/indicator/emk_coverage")
     wait_text(dash_duo, "#breadcrumbs", "Колпинский")
     assert clean_log(dash_duo) == []
 
@@ -95,7 +95,7 @@ def test_put_an_organisation_on_control_from_the_rating(dash_duo, task_app):
     d = dash_duo.driver
     district = task_app.places["kolpino"]["district_id"]
     rating = f"/rating?level=mo&parent={district}&period=2026-Q2&kind=adult_polyclinic"
-    d.get(dash_duo.server_url + rating)
+    open_page(dash_duo, rating)
     wait_text(dash_duo, "#rating-title", "взрослая поликлиника")
     click(dash_duo, d.find_element(By.LINK_TEXT, "Почему это место?"))
     wait_url(dash_duo, "/unit?level=mo")
@@ -107,7 +107,7 @@ def test_put_an_organisation_on_control_from_the_rating(dash_duo, task_app):
     d.find_element(By.ID, "task-dlg-descr").send_keys("Разобрать причины отставания и доложить")
     click(dash_duo, d.find_element(By.ID, "task-dlg-save"))
     wait_text(dash_duo, "#unit-table", "Новая")
-    d.get(dash_duo.server_url + rating)
+    open_page(dash_duo, rating)
     wait_text(dash_duo, "#rating-table", "Новая")
     row = d.find_element(By.XPATH, f"//table[@id='rating-table']//tr[.//a[text()='{org_name}']]")
     assert "Новая" in row.text
@@ -116,8 +116,7 @@ def test_put_an_organisation_on_control_from_the_rating(dash_duo, task_app):
 
 def test_emk_page_at_every_level(dash_duo, city_app):
     sign_in(dash_duo, city_app, "chair")
-    d = dash_duo.driver
-    d.get(dash_duo.server_url + "/emk?period=2026-09")
+    open_page(dash_duo, "/emk?period=2026-09")
     wait_text(dash_duo, "#emk-subtitle", "Санкт-Петербург")
     for level in ("district", "mo", "dept", "doctor"):
         names = dash_duo.find_elements("#emk-coverage-table td[data-dash-column='name']")
@@ -134,8 +133,7 @@ def test_emk_page_at_every_level(dash_duo, city_app):
 
 def test_access_page_drills_to_a_doctor(dash_duo, city_app):
     sign_in(dash_duo, city_app, "chair")
-    d = dash_duo.driver
-    d.get(dash_duo.server_url + "/access?period=2026-09")
+    open_page(dash_duo, "/access?period=2026-09")
     wait_text(dash_duo, "#acc-subtitle", "Санкт-Петербург")
     for level in ("district", "mo", "spec", "doctor"):
         names = dash_duo.find_elements("#acc-children-table td[data-dash-column='name']")
@@ -150,9 +148,8 @@ def test_access_page_drills_to_a_doctor(dash_duo, city_app):
 
 def test_pregnancy_page_with_the_worklist(dash_duo, city_app):
     sign_in(dash_duo, city_app, "kolpino")
-    d = dash_duo.driver
     district = city_app.places["kolpino"]["district_id"]
-    d.get(dash_duo.server_url + f"/pregnancy?level=district&id={district}&period=2026-09")
+    open_page(dash_duo, f"/pregnancy?level=district&id={district}&period=2026-09")
     wait_text(dash_duo, "#preg-subtitle", "Колпинский")
     dash_duo.wait_for_element("#preg-worklist-table-csv", timeout=20)  # the worklist is there for a district head
     names = dash_duo.find_elements("#preg-register-table td[data-dash-column='name']")
@@ -167,7 +164,7 @@ def test_pregnancy_page_with_the_worklist(dash_duo, city_app):
 def test_morbidity_tile_map_and_icd_drill(dash_duo, city_app):
     sign_in(dash_duo, city_app, "chair")
     d = dash_duo.driver
-    d.get(dash_duo.server_url + "/morbidity?period=2026-Q2")
+    open_page(dash_duo, "/morbidity?period=2026-Q2")
     wait_text(dash_duo, "#morb-answer", "Город")
     circulatory = next(x for x in dash_duo.find_elements("#morb-tree-table td[data-dash-column='name']")
                        if "кровообращения" in x.text)
@@ -195,12 +192,12 @@ def test_every_page_opens_on_the_persons_own_unit(dash_duo, city_app, login):
     d = dash_duo.driver
     wait_text(dash_duo, "#home-title", own)
     for path, prefix in (("/emk", "emk"), ("/access", "acc"), ("/pregnancy", "preg"), ("/morbidity", "morb")):
-        d.get(dash_duo.server_url + path)
+        open_page(dash_duo, path)
         wait_text(dash_duo, f"#{prefix}-subtitle", own)
         wait_text(dash_duo, f"#{prefix}-breadcrumbs", district)
         assert "Санкт-Петербург" in d.find_element(By.ID, f"{prefix}-breadcrumbs").text
-    d.get(dash_duo.server_url + "/indicator/emk_coverage")
+    open_page(dash_duo, "/indicator/emk_coverage")
     wait_text(dash_duo, "#breadcrumbs", own)
-    d.get(dash_duo.server_url + "/unit")
+    open_page(dash_duo, "/unit")
     wait_text(dash_duo, "#unit-title", card)
     assert clean_log(dash_duo) == []
