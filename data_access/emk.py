@@ -45,26 +45,19 @@ def silent_periods(days: pd.DataFrame, workdays: list[dt.date], min_days: int = 
     cols = ["unit_id", "name", "first", "last", "working_days", "created"]
     if days.empty or not workdays:
         return pd.DataFrame(columns=cols)
-    grid = days.set_index(["unit_id", "day"])[["created", "sent"]]
+    # one matrix units × working days (a pandas loop per unit took 1.7 s for the city's ~700 organisations)
     names = days.drop_duplicates("unit_id").set_index("unit_id")["name"]
+    wide = days.pivot_table(index="unit_id", columns="day", values=["created", "sent"], aggfunc="sum", fill_value=0)
+    created = wide["created"].reindex(index=names.index, columns=workdays, fill_value=0).to_numpy()
+    sent = wide["sent"].reindex(index=names.index, columns=workdays, fill_value=0).to_numpy()
     rows = []
-
-    def close(uid, run, sub):
-        if len(run) >= min_days and sub.loc[run, "created"].sum() > 0:
-            rows.append((uid, names[uid], run[0], run[-1], len(run), int(sub.loc[run, "created"].sum())))
-
-    for uid in names.index:
-        sub = grid.loc[uid].reindex(workdays, fill_value=0)
-        if sub["created"].median() < 1:
-            continue
-        run: list[dt.date] = []
-        for day, sent in zip(sub.index, sub["sent"]):
-            if sent == 0:
-                run.append(day)
-            else:
-                close(uid, run, sub)
-                run = []
-        close(uid, run, sub)
+    for i in np.flatnonzero(np.median(created, axis=1) >= 1):
+        edges = np.diff(np.concatenate(([0], (sent[i] == 0).astype(np.int8), [0])))
+        for a, b in zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)):  # runs of days with nothing sent
+            made = int(created[i, a:b].sum())
+            if b - a >= min_days and made > 0:
+                uid = names.index[i]
+                rows.append((uid, names[uid], workdays[a], workdays[b - 1], int(b - a), made))
     out = pd.DataFrame(rows, columns=cols)
     # the name breaks ties, so that the order does not depend on the order the rows were read in
     return out.sort_values(["last", "working_days", "name"], ascending=[False, False, True],
