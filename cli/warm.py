@@ -25,7 +25,8 @@ from security.users import User
 
 log = logging.getLogger("iam.warm")
 
-PAGES = ["/", "/rating", "/emk", "/access", "/pregnancy", "/morbidity"]  # what a menu click opens, no parameters
+# what a menu click opens (no parameters), and the person's own card
+PAGES = ["/", "/rating", "/emk", "/access", "/pregnancy", "/morbidity", "/unit"]
 
 
 def personas() -> list[User]:
@@ -55,8 +56,12 @@ def warm(app: Flask, pages: list[str] = PAGES) -> dict:
     done, failed = 0, []
     with app.app_context():
         people = personas()
+        district_ids = [int(x) for x in U.districts()["district_id"]]
     for user in people:
-        for url in pages:
+        extra = []
+        if user.role == "committee" and pages is PAGES:  # the committee opens district cards from the rating
+            extra = [f"/unit?level=district&id={d}" for d in district_ids]
+        for url in list(pages) + extra:
             try:
                 render(app, user, url)
                 done += 1

@@ -13,6 +13,8 @@ LOADING_DELAY_MS = 250  # a quick answer does not flash a spinner
 def loading(children, target: dict | None = None, **kwargs):
     """A loading state: after a short delay a spinner over the content, which stays visible but dimmed.
 
+    The page container also dims at once by CSS (assets/02_loading.css), before the spinner shows.
+
     Args:
         children: what is replaced when the data arrives.
         target: ``{component_id: property}`` whose callbacks count (default: any output inside).

@@ -9,6 +9,7 @@ from dash import Input, Output, callback, dash_table, dcc, html
 from flask import current_app
 
 from components.guard import role_refusal
+from components.shell import loading
 from core import fmt
 from security import audit as audit_mod
 from security import current_user
@@ -32,12 +33,12 @@ def layout(**_):
                                         start_date_placeholder_text="с", end_date_placeholder_text="по"), md=4),
             dbc.Col(dbc.Input(id=F["text"], placeholder="Объект или подробности содержат…", debounce=True), md=3),
         ], className="g-2 mb-3"),
-        dash_table.DataTable(id=F["table"], page_size=25, sort_action="native",
+        loading(dash_table.DataTable(id=F["table"], page_size=25, sort_action="native",
                              columns=[{"name": n, "id": i} for i, n in (("at", "Когда"), ("login", "Кто"),
                                                                         ("action_name", "Действие"), ("object", "Объект"),
                                                                         ("details", "Подробности"), ("ip", "Адрес"))],
                              style_cell={"fontFamily": "system-ui, sans-serif", "fontSize": 12, "textAlign": "left",
-                                         "whiteSpace": "normal", "height": "auto"}),
+                                         "whiteSpace": "normal", "height": "auto"})),
     ])
 
 

@@ -7,6 +7,7 @@ from dash import Input, Output, State, callback, dash_table, dcc, html, no_updat
 from flask import current_app
 
 from components.guard import refusal, role_refusal
+from components.shell import loading
 from core import fmt
 from core.periods import PeriodError, parse_period
 from data_access import units as U
@@ -37,11 +38,11 @@ def layout(code=None, **_):
                                       value=code, clearable=False), md=8),
                  dbc.Col(html.Div(id=F["default"], className="mt-2"), md=4)], className="mb-3"),
         html.H5("Действующие замены"),
-        dash_table.DataTable(id=F["table"], row_selectable="single", page_size=15,
+        loading(dash_table.DataTable(id=F["table"], row_selectable="single", page_size=15,
                              columns=[{"name": n, "id": i} for i, n in (("level_name", "Уровень"), ("unit", "Единица"),
                                                                         ("from", "С месяца"), ("to", "По месяц"),
                                                                         ("value", "Цель"), ("by", "Изменил"), ("at", "Когда"))],
-                             style_cell={"fontFamily": "system-ui, sans-serif", "fontSize": 13, "textAlign": "left"}),
+                             style_cell={"fontFamily": "system-ui, sans-serif", "fontSize": 13, "textAlign": "left"})),
         html.H5("Задать или изменить цель", className="mt-4"),
         dbc.Row([
             dbc.Col(dcc.Dropdown(id=F["level"], options=[{"label": v, "value": k} for k, v in LEVEL_NAMES.items()],
@@ -56,11 +57,11 @@ def layout(code=None, **_):
         dbc.Button("Удалить выбранную замену", id=F["delete"], color="danger", outline=True, className="mt-2"),
         html.Div(id=F["msg"], className="mt-2"),
         html.H5("История изменений", className="mt-4"),
-        dash_table.DataTable(id=F["history"], page_size=15,
+        loading(dash_table.DataTable(id=F["history"], page_size=15,
                              columns=[{"name": n, "id": i} for i, n in (("at", "Когда"), ("by", "Кто"), ("unit", "Единица"),
                                                                         ("period", "Период"), ("old", "Было"), ("new", "Стало"),
                                                                         ("comment", "Основание"))],
-                             style_cell={"fontFamily": "system-ui, sans-serif", "fontSize": 12, "textAlign": "left"}),
+                             style_cell={"fontFamily": "system-ui, sans-serif", "fontSize": 12, "textAlign": "left"})),
     ])
 
 
