@@ -24,6 +24,7 @@ import argparse
 import datetime as dt
 import json
 import os
+import signal
 import statistics
 import subprocess
 import sys
@@ -224,8 +225,11 @@ def main() -> int:
                                  ensure_ascii=False), flush=True)
                 samples.append(s)
     finally:
-        server.terminate()
-        server.wait(20)
+        server.send_signal(signal.SIGINT)  # gunicorn's quick shutdown (SIGTERM waits for open keep-alive connections)
+        try:
+            server.wait(60)
+        except subprocess.TimeoutExpired:
+            server.kill()
     numeric = [{k: v for k, v in s.items() if k not in ("repeat", "login")} for s in samples]
     engine = "postgresql" if a.database_url.startswith("postgresql") else "duckdb"
     out = {"when": dt.datetime.now().isoformat(timespec="seconds"), "db": engine, "cache": a.cache,

@@ -4,7 +4,8 @@ Usage:
     .venv/bin/python bench/load.py [--users 50] [--seconds 60] [--scale 0.05] [--months 15] [--db duckdb|postgresql]
 
 Generates a demo city into a temporary database (or reuses ``--url``), creates one user per role, starts
-``app.py`` on a free local port as a separate process (the production entry point, threaded), then each
+``app.py`` on a free local port as a separate process (the production entry point: gunicorn), waits until it
+has warmed the default views (as it does after every start), then each
 virtual user signs in through the real login form and loops over what its role opens: pages through
 Dash's own router (the POST a browser sends for a URL), subject tables of the API, exports and the
 rating. Reports throughput, p50/p95/p99 latency and errors (any status ≥ 400 except the expected 403s,
@@ -18,6 +19,7 @@ import json
 import os
 import random
 import re
+import signal
 import socket
 import statistics
 import subprocess
@@ -149,6 +151,11 @@ def main() -> int:
                 break
             except requests.RequestException:
                 time.sleep(0.5)
+        # the server warms the default views after start (cli/warm.py); the load starts when it is done
+        t = time.perf_counter()
+        while "cache warmed" not in (tmp / "server.log").read_text() and time.perf_counter() - t < 900:
+            time.sleep(1)
+        print(f"warm-up took {time.perf_counter() - t:.0f} s", flush=True)
         last = (dt.date.today().replace(day=1) - dt.timedelta(days=1)).replace(day=1)
         period = f"{last:%Y-%m}"
         records: list = []
@@ -165,8 +172,11 @@ def main() -> int:
             t.join(seconds + TIMEOUT + 10)
         elapsed = time.monotonic() - start
     finally:
-        server.terminate()
-        server.wait(10)
+        server.send_signal(signal.SIGINT)  # gunicorn's quick shutdown
+        try:
+            server.wait(60)
+        except subprocess.TimeoutExpired:
+            server.kill()
     times = sorted(r[2] for r in records if r[1] and r[1] < 400)
     errors = [r for r in records if not r[1] or r[1] >= 400]
     q = statistics.quantiles(times, n=100, method="inclusive") if len(times) >= 2 else [0.0] * 99

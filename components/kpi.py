@@ -36,8 +36,7 @@ def card(ind, v: dict, spark, href: str, period_label: str):
                      className="small mb-1"),
             html.Div([delta(v.get("value"), v.get("previous_value"), ind, "к пред. периоду"),
                       delta(v.get("value"), v.get("last_year_value"), ind, "к прошлому году")], className="small"),
-            dcc.Graph(figure=charts.sparkline(spark, color), config={"displayModeBar": False, "staticPlot": True},
-                      style={"height": "40px"}, className="mt-1"),
+            html.Div(charts.sparkline(spark, color), className="mt-1"),
             dcc.Link("Подробнее →", href=href, className="stretched-link small"),
         ]),
     ], className="h-100 shadow-sm kpi-card", style={"borderTop": f"4px solid {color}"}, id={"type": "kpi", "code": ind.code})

@@ -4,6 +4,7 @@ from __future__ import annotations
 import ast
 import os
 import re
+import signal
 import subprocess
 import sys
 import time
@@ -16,7 +17,7 @@ from config import Config
 from tests.conftest import csrf_header
 
 ROOT = Path(__file__).resolve().parent.parent
-BUNDLE = ROOT / "assets" / "vendor" / "plotly-cartesian-4.1.1.min.js"
+BUNDLE = ROOT / "components" / "vendor" / "plotly-cartesian-4.1.1.min.js"
 
 
 def router(path: str, search: str = "") -> dict:
@@ -63,9 +64,11 @@ def test_bundles_are_compressed_and_cached_for_a_year(client_as):
 
 
 def test_the_partial_plotly_bundle_replaces_the_full_one(client_as):
-    html = _index(client_as("analyst"))
-    assert "plotly/package_data/plotly.min.js" not in html
-    assert "/assets/vendor/plotly-cartesian-4.1.1.min.js" in html
+    c = client_as("analyst")
+    assert "plotly.min.js" not in _index(c) and "plotly-cartesian" not in _index(c)  # loaded by the first chart
+    res = c.get("/_dash-component-suites/plotly/package_data/plotly.min.js")  # where dcc.Graph fetches it
+    assert res.status_code == 200 and res.get_data() == BUNDLE.read_bytes()
+    assert "max-age=86400" in res.headers["Cache-Control"] and res.headers.get("ETag")
 
 
 def _trace_types() -> set[str]:
@@ -189,12 +192,26 @@ def test_the_app_serves_through_gunicorn(city_copy, tmp_path):
                 time.sleep(0.5)
         assert res is not None and res.status_code == 200, (tmp_path / "server.log").read_text()
         assert res.headers["Server"].startswith("gunicorn")
-        js = requests.get(base + "/assets/vendor/plotly-cartesian-4.1.1.min.js?m=1",
+        js = requests.get(base + "/_dash-component-suites/plotly/package_data/plotly.min.js",
                           headers={"Accept-Encoding": "gzip, br"}, timeout=10, stream=True)
         assert js.headers["Content-Encoding"] in ("br", "gzip")
         assert len(js.raw.read(decode_content=False)) < BUNDLE.stat().st_size / 2
     finally:
-        server.terminate()
-        server.wait(30)
+        server.send_signal(signal.SIGINT)  # gunicorn's quick shutdown
+        server.wait(60)
         log.close()
     assert "Booting worker" in (tmp_path / "server.log").read_text()
+
+
+def test_a_sparkline_is_an_svg_image_scaled_to_its_values():
+    from urllib.parse import unquote
+
+    from components.charts import sparkline_svg
+    svg = unquote(sparkline_svg([10, 20, None, 30, float("nan"), 15], "#dc3545", width=106, height=40))
+    paths = re.findall(r'd="([^"]+)"', svg)
+    # 10 → the bottom (40 − 3), 30 → the top (3); the gaps split the line, a lone month is a dot
+    assert paths[0] == "M3.0,37.0 L23.0,20.0"
+    assert paths[1].startswith("M63.0,3.0")
+    assert paths[2].startswith("M103.0,28.5")
+    assert len(paths) == 3 and 'stroke="#dc3545"' in svg
+    assert "<path" not in unquote(sparkline_svg([None, None], "#000")) and "<svg" in unquote(sparkline_svg([], "#000"))
