@@ -24,31 +24,21 @@ import argparse
 import datetime as dt
 import json
 import os
-import signal
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
-from urllib.parse import unquote
-
-import requests
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from bench.load import free_port  # noqa: E402
+from bench.server import running  # noqa: E402
+from tests.browser import address as current  # noqa: E402
+from tests.browser import wait_marker  # noqa: E402
 from tests.conftest import PASSWORD  # noqa: E402
 
 PERSONAS = ["chair", "kolpino", "glavvrach", "analyst"]
 TIMEOUT = 60.0
-
-READY_JS = """
-const m = document.getElementById('page-ready');
-if (!m) return null;
-return m.getAttribute('data-url');
-"""
-
 
 def driver():
     from selenium import webdriver
@@ -61,20 +51,9 @@ def driver():
     return webdriver.Chrome(options=opts)
 
 
-def current(d) -> str:
-    url = d.current_url.split("://", 1)[1]
-    return unquote(url[url.index("/"):])
-
-
-def wait_ready(d, url: str | None = None, timeout: float = TIMEOUT) -> float:
-    """Wait until the readiness marker names ``url`` (default: the browser's address); returns the moment."""
-    end = time.perf_counter() + timeout
-    while time.perf_counter() < end:
-        marker = d.execute_script(READY_JS)
-        if marker is not None and unquote(marker) == (url or current(d)):
-            return time.perf_counter()
-        time.sleep(0.02)
-    raise TimeoutError(f"{current(d)}: no readiness marker in {timeout:.0f} s")
+def wait_ready(d, url: str | None = None) -> float:
+    """The moment the page for ``url`` (default: the browser's address) has rendered."""
+    return wait_marker(d, url, TIMEOUT, poll=0.02)
 
 
 def transferred(d) -> dict:
@@ -194,42 +173,19 @@ def main() -> int:
     pl = places(a.database_url)
     mo_of_district = pl["glavvrach"]["mo_id"]
     tmp = Path(tempfile.mkdtemp(prefix="iam_browser_"))
-    port = free_port()
-    env = {**os.environ, "DATABASE_URL": a.database_url, "IAM_DEMO": "0", "HOST": "127.0.0.1", "PORT": str(port),
-           "INSTANCE_DIR": str(tmp), "CACHE_DIR": str(tmp / "cache"), "SECRET_KEY": "bench-" + "x" * 40,
-           "LOGIN_FAILURE_DELAY": "0"}
+    env = {"CACHE_DIR": str(tmp / "cache"), "LOGIN_FAILURE_DELAY": "0"}
     if a.cache == "off":
         env["CACHE_TIMEOUT"] = "0"
-    env.pop("DEBUG", None)
-    server = subprocess.Popen([sys.executable, str(ROOT / "app.py")], cwd=ROOT, env=env,
-                              stdout=subprocess.DEVNULL, stderr=open(tmp / "server.log", "w"))
-    base = f"http://127.0.0.1:{port}"
     samples = []
-    try:
-        for _ in range(240):
-            try:
-                requests.get(base + "/login", timeout=2)
-                break
-            except requests.RequestException:
-                time.sleep(0.5)
-        if a.cache == "on":  # the serving process warms the default views first (cli/warm.py): wait for it
-            t = time.perf_counter()
-            while "cache warmed" not in (tmp / "server.log").read_text() and time.perf_counter() - t < 1800:
-                time.sleep(1)
-            print(f"warm-up took {time.perf_counter() - t:.0f} s", flush=True)
+    # the serving process warms the default views first (cli/warm.py): with the cache on, wait for it
+    with running(a.database_url, tmp, wait_warm=a.cache == "on", **env) as srv:
         for r in range(a.repeat):
             for login in PERSONAS:
-                s = run_persona(base, login, pl[login], mo_of_district, a.period)
+                s = run_persona(srv.base, login, pl[login], mo_of_district, a.period)
                 s.update(repeat=r, login=login)
                 print(json.dumps({k: (round(v, 2) if isinstance(v, float) else v) for k, v in s.items()},
                                  ensure_ascii=False), flush=True)
                 samples.append(s)
-    finally:
-        server.send_signal(signal.SIGINT)  # gunicorn's quick shutdown (SIGTERM waits for open keep-alive connections)
-        try:
-            server.wait(60)
-        except subprocess.TimeoutExpired:
-            server.kill()
     numeric = [{k: v for k, v in s.items() if k not in ("repeat", "login")} for s in samples]
     engine = "postgresql" if a.database_url.startswith("postgresql") else "duckdb"
     out = {"when": dt.datetime.now().isoformat(timespec="seconds"), "db": engine, "cache": a.cache,

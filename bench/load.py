@@ -19,10 +19,7 @@ import json
 import os
 import random
 import re
-import signal
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -33,16 +30,11 @@ import requests
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from bench.server import running  # noqa: E402
 from tests.conftest import PASSWORD  # noqa: E402
 
 LOGINS = ["chair", "kolpino", "glavvrach", "analyst"]  # one person of each role (tests/conftest.py USERS)
 TIMEOUT = 30  # seconds; a slower answer counts as an error
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def prepare(url: str, scale: float, months: int) -> dict:
@@ -138,32 +130,16 @@ def main() -> int:
     t0 = time.perf_counter()
     places = prepare(url, a.scale, a.months)
     print(f"city prepared in {time.perf_counter() - t0:.0f} s", flush=True)
-    port = free_port()
-    env = {**os.environ, "DATABASE_URL": url, "IAM_DEMO": "0", "HOST": "127.0.0.1", "PORT": str(port),
-           "INSTANCE_DIR": str(tmp), "SECRET_KEY": "load-test-" + "x" * 40}
-    server = subprocess.Popen([sys.executable, str(ROOT / "app.py")], cwd=ROOT, env=env,
-                              stdout=subprocess.DEVNULL, stderr=open(tmp / "server.log", "w"))
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(120):
-            try:
-                requests.get(base + "/login", timeout=2)
-                break
-            except requests.RequestException:
-                time.sleep(0.5)
-        # the server warms the default views after start (cli/warm.py); the load starts when it is done
-        t = time.perf_counter()
-        while "cache warmed" not in (tmp / "server.log").read_text() and time.perf_counter() - t < 900:
-            time.sleep(1)
-        print(f"warm-up took {time.perf_counter() - t:.0f} s", flush=True)
+    with running(url, tmp, wait_warm=True) as srv:  # gunicorn, after its warm-up of the default views
         last = (dt.date.today().replace(day=1) - dt.timedelta(days=1)).replace(day=1)
         period = f"{last:%Y-%m}"
         records: list = []
         lock = threading.Lock()
         until = time.monotonic() + seconds
         logins = LOGINS
-        threads = [threading.Thread(target=user_loop, args=(base, logins[i % len(logins)], places[logins[i % len(logins)]],
-                                                            period, until, records, lock), daemon=True)
+        threads = [threading.Thread(target=user_loop, args=(srv.base, logins[i % len(logins)],
+                                                            places[logins[i % len(logins)]], period, until, records,
+                                                            lock), daemon=True)
                    for i in range(users)]
         start = time.monotonic()
         for t in threads:
@@ -171,12 +147,6 @@ def main() -> int:
         for t in threads:
             t.join(seconds + TIMEOUT + 10)
         elapsed = time.monotonic() - start
-    finally:
-        server.send_signal(signal.SIGINT)  # gunicorn's quick shutdown
-        try:
-            server.wait(60)
-        except subprocess.TimeoutExpired:
-            server.kill()
     times = sorted(r[2] for r in records if r[1] and r[1] < 400)
     errors = [r for r in records if not r[1] or r[1] >= 400]
     q = statistics.quantiles(times, n=100, method="inclusive") if len(times) >= 2 else [0.0] * 99

@@ -147,11 +147,11 @@ def register(app: Flask) -> None:
         cache.clear()
         click.echo(f"Построено строк: {_n(sum(counts.values()))}")
         if warm and cache.timeout > 0:
+            from .warm import claim
             from .warm import warm as warm_views
-            cache.touch()
-            # marked as warmed for this version, so a serving process does not repeat the work
-            cache.store.add(f"iam:warmed:{cache.db.url}:{cache.data_version()}", 0, expire=7 * 86400)
-            result = warm_views(current_app._get_current_object())
+            app_ = current_app._get_current_object()
+            claim(app_)  # marked as warmed for this version, so a serving process does not repeat the work
+            result = warm_views(app_)
             click.echo(f"Кэш заполнен: представлений {_n(result['views'])} за {result['seconds']} с"
                        + (f"; не удалось: {len(result['failed'])}" if result["failed"] else ""))
 

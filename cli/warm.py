@@ -56,11 +56,10 @@ def warm(app: Flask, pages: list[str] = PAGES) -> dict:
     done, failed = 0, []
     with app.app_context():
         people = personas()
-        district_ids = [int(x) for x in U.districts()["district_id"]]
     for user in people:
         extra = []
         if user.role == "committee" and pages is PAGES:  # the committee opens district cards from the rating
-            extra = [f"/unit?level=district&id={d}" for d in district_ids]
+            extra = [f"/unit?level=district&id={p.district_id}" for p in people if p.role == "district"]
         for url in list(pages) + extra:
             try:
                 render(app, user, url)
@@ -71,10 +70,13 @@ def warm(app: Flask, pages: list[str] = PAGES) -> dict:
     return {"views": done, "failed": failed, "seconds": round(time.perf_counter() - t0, 1)}
 
 
-def _version(app: Flask) -> str:
+def claim(app: Flask) -> bool:
+    """True for the one process that warms the current data version (an atomic ``add`` in the shared disk cache)."""
     cache = app.extensions["iam"]["cache"]
     with app.app_context():
-        return cache.data_version()
+        cache.touch()  # the version as it is now, not as read a few seconds ago
+        version = cache.data_version()
+    return bool(cache.store.add(f"iam:warmed:{cache.db.url}:{version}", time.time(), expire=7 * 86400))
 
 
 def start(app: Flask, interval: float = 300.0) -> threading.Thread | None:
@@ -86,12 +88,10 @@ def start(app: Flask, interval: float = 300.0) -> threading.Thread | None:
     def loop():
         while True:
             try:
-                version = _version(app)
-                # one process per data version: ``add`` succeeds only where the key is new
-                if cache.store.add(f"iam:warmed:{cache.db.url}:{version}", time.time(), expire=7 * 86400):
+                if claim(app):
                     result = warm(app)
-                    log.warning("cache warmed for data version %s: %s views in %s s%s", version, result["views"],
-                                result["seconds"], f"; failed: {result['failed']}" if result["failed"] else "")
+                    log.warning("cache warmed: %s views in %s s%s", result["views"], result["seconds"],
+                                f"; failed: {result['failed']}" if result["failed"] else "")
             except Exception:
                 log.exception("cache warming stopped for this round")
             time.sleep(interval)

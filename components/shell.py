@@ -10,7 +10,7 @@ READY = "page-ready"  # rendered with every page: ``data-url`` names the address
 LOADING_DELAY_MS = 250  # a quick answer does not flash a spinner
 
 
-def loading(children, target: dict | None = None, **kwargs):
+def loading(children, target: dict | None = None, dim: bool = True, **kwargs):
     """A loading state: after a short delay a spinner over the content, which stays visible but dimmed.
 
     The page container also dims at once by CSS (assets/02_loading.css), before the spinner shows.
@@ -18,10 +18,14 @@ def loading(children, target: dict | None = None, **kwargs):
     Args:
         children: what is replaced when the data arrives.
         target: ``{component_id: property}`` whose callbacks count (default: any output inside).
+        dim: dim the content under the spinner; False where CSS dims it already (the page container),
+            so that the two do not multiply.
     """
+    overlay = {"visibility": "visible"}
+    if dim:
+        overlay.update(opacity=0.45, filter="grayscale(60%)")
     return dcc.Loading(children, delay_show=LOADING_DELAY_MS, type="circle", color="var(--bs-primary)",
-                       overlay_style={"visibility": "visible", "opacity": 0.45, "filter": "grayscale(60%)"},
-                       target_components=target, **kwargs)
+                       overlay_style=overlay, target_components=target, **kwargs)
 
 
 def _rendered_url() -> str:
@@ -92,6 +96,6 @@ def shell():
         dcc.Location(id=NAV, refresh="callback-nav"),
         navbar(user),
         # the page's content dims under a spinner while the router renders the next address or period
-        dbc.Container(loading(dash.page_container, target={"_pages_content": "children"}, id="page-loading",
-                              parent_className="page-loading"), fluid=True, className="pb-5"),
+        dbc.Container(loading(dash.page_container, target={"_pages_content": "children"}, dim=False,
+                              id="page-loading", parent_className="page-loading"), fluid=True, className="pb-5"),
     ])

@@ -95,8 +95,7 @@ def _stamp(changed) -> int:
     # microseconds, so that a change within the same second as the previous one still voids old cookies
     if changed is None:
         return 0
-    return changed.replace(tzinfo=None).toordinal() * 86_400_000_000 + (
-        (changed.hour * 3600 + changed.minute * 60 + changed.second) * 1_000_000 + changed.microsecond)
+    return (changed.replace(tzinfo=None) - dt.datetime(1970, 1, 1)) // dt.timedelta(microseconds=1)
 
 
 def _row_to_user(r) -> User:

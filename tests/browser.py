@@ -29,28 +29,33 @@ def sign_in(dash_duo, app, login: str):
 READY_TIMEOUT = 90
 
 
-def _here(d) -> str:
+def address(d) -> str:
+    """The browser's address without scheme and host, decoded (``/emk?period=2026-09``)."""
     url = d.current_url.split("://", 1)[1]
     return unquote(url[url.index("/"):])
 
 
-def wait_ready(dash_duo, timeout: float = READY_TIMEOUT) -> str:
-    """Wait until the page for the browser's current address has rendered (its ``#page-ready`` marker names it).
+def wait_marker(d, url: str | None = None, timeout: float = READY_TIMEOUT, poll: float = 0.05) -> float:
+    """Wait until ``#page-ready`` names ``url`` (default: the browser's address); returns the moment (perf_counter).
 
     The marker is written by the router's render of exactly that address (components/shell.py), so an
-    old page still on screen, or a render still in flight, does not count. Returns the address.
+    old page still on screen, or a render still in flight, does not count. Shared with bench/browser.py.
     """
-    d = dash_duo.driver
-    end = time.time() + timeout
+    end = time.perf_counter() + timeout
     marker = None
-    while time.time() < end:
+    while time.perf_counter() < end:
         marker = d.execute_script("const m = document.getElementById('page-ready'); "
                                   "return m ? m.getAttribute('data-url') : null;")
-        here = _here(d)
-        if marker is not None and unquote(marker) == here:
-            return d.current_url
-        time.sleep(0.05)
-    raise AssertionError(f"the page {_here(d)} did not finish loading in {timeout} s (marker: {marker!r})")
+        if marker is not None and unquote(marker) == (url or address(d)):
+            return time.perf_counter()
+        time.sleep(poll)
+    raise AssertionError(f"the page {address(d)} did not finish loading in {timeout:.0f} s (marker: {marker!r})")
+
+
+def wait_ready(dash_duo, timeout: float = READY_TIMEOUT) -> str:
+    """Wait until the page for the browser's current address has rendered; returns the address."""
+    wait_marker(dash_duo.driver, timeout=timeout)
+    return dash_duo.driver.current_url
 
 
 def open_page(dash_duo, path: str) -> str:

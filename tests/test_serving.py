@@ -2,12 +2,7 @@
 from __future__ import annotations
 
 import ast
-import os
 import re
-import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -122,6 +117,10 @@ def test_the_page_container_dims_under_a_delayed_spinner():
     assert box.delay_show == LOADING_DELAY_MS > 0
     assert box.target_components == {"_pages_content": "children"}
     assert box.overlay_style["visibility"] == "visible" and box.overlay_style["opacity"] < 1  # old content stays, dimmed
+    # the page container dims at once by CSS on Dash's loading flag, so its spinner does not dim it twice
+    css = (ROOT / "assets" / "02_loading.css").read_text(encoding="utf-8")
+    assert re.search(r'#_pages_content\[data-dash-is-loading="true"\]\s*\{[^}]*opacity: 0\.45', css)
+    assert "opacity" not in loading("x", dim=False).overlay_style
 
 
 def test_a_long_table_ships_its_first_rows_with_a_note():
@@ -167,40 +166,17 @@ def test_warming_computes_what_a_person_then_opens(city_copy, make_app):
     assert set(store.iterkeys()) > warmed
 
 
-def _free_port() -> int:
-    from bench.load import free_port
-    return free_port()
-
-
 def test_the_app_serves_through_gunicorn(city_copy, tmp_path):
+    from bench.server import running
     city_copy.dispose()  # the server process opens the database itself
-    port = _free_port()
-    env = {**os.environ, "DATABASE_URL": city_copy.url, "IAM_DEMO": "0", "HOST": "127.0.0.1", "PORT": str(port),
-           "INSTANCE_DIR": str(tmp_path), "SECRET_KEY": "serving-test-" + "x" * 40, "WARM_CACHE": "0"}
-    env.pop("DEBUG", None)
-    log = open(tmp_path / "server.log", "w")
-    server = subprocess.Popen([sys.executable, str(ROOT / "app.py")], cwd=ROOT, env=env, stdout=log, stderr=log)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        res = None
-        end = time.time() + 90
-        while time.time() < end and server.poll() is None:
-            try:
-                res = requests.get(base + "/login", timeout=5)
-                break
-            except requests.RequestException:
-                time.sleep(0.5)
-        assert res is not None and res.status_code == 200, (tmp_path / "server.log").read_text()
-        assert res.headers["Server"].startswith("gunicorn")
-        js = requests.get(base + "/_dash-component-suites/plotly/package_data/plotly.min.js",
+    with running(city_copy.url, tmp_path, up_timeout=90, WARM_CACHE="0") as srv:
+        assert srv.first.status_code == 200, srv.log.read_text()
+        assert srv.first.headers["Server"].startswith("gunicorn")
+        js = requests.get(srv.base + "/_dash-component-suites/plotly/package_data/plotly.min.js",
                           headers={"Accept-Encoding": "gzip, br"}, timeout=10, stream=True)
         assert js.headers["Content-Encoding"] in ("br", "gzip")
         assert len(js.raw.read(decode_content=False)) < BUNDLE.stat().st_size / 2
-    finally:
-        server.send_signal(signal.SIGINT)  # gunicorn's quick shutdown
-        server.wait(60)
-        log.close()
-    assert "Booting worker" in (tmp_path / "server.log").read_text()
+    assert "Booting worker" in srv.log.read_text()
 
 
 def test_a_sparkline_is_an_svg_image_scaled_to_its_values():
