@@ -74,9 +74,10 @@ def drilled_row(cell: dict | None, state: dict | None) -> int | None:
     """The row id of a click on the «name» column of a drillable table, or None.
 
     Pages put the child level of their table in ``state["child"]`` (None at the finest level), so
-    a click there, on another column or on a row without an id, leads nowhere.
+    a click there, on another column or on a row without an id, leads nowhere. The name column is
+    ``state["drill_column"]`` («name» unless a ranking page says otherwise).
     """
-    if not cell or not state or not state.get("child") or cell.get("column_id") != "name" \
+    if not cell or not state or not state.get("child") or cell.get("column_id") != state.get("drill_column", "name") \
             or cell.get("row_id") is None:
         return None
     return int(cell["row_id"])

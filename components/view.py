@@ -4,8 +4,15 @@ A page declares a ``View`` (its path, the drill path of units it walks, the extr
 keeps) and builds its layout from the ``PageState`` that ``View.parse`` returns. The state knows
 the unit actually shown (by default the person's own unit: the city, their district or their
 organisation), the period, the breadcrumbs and every URL of the page, so that no page parses
-levels, checks scope or builds links by itself. One pattern-matching callback
-(``register_callbacks``) turns a click on a unit's name in any page's table into the child's URL.
+levels, checks scope or builds links by itself.
+
+Ranking pages (an indicator, the rating) show the units of one level under a parent
+(``level=mo&parent=<district>``, or every organisation of the city without a parent); they declare a
+``ListView`` and render its ``ListState``: the same parsing, scope check, own-unit default,
+breadcrumbs and drill.
+
+One pattern-matching callback (``register_callbacks``) turns a click on a unit's name in any page's
+table, or on a unit's bar or tile in any page's chart, into the child's URL.
 """
 from __future__ import annotations
 
@@ -16,6 +23,7 @@ from typing import Callable
 import dash_bootstrap_components as dbc
 from dash import ALL, Input, Output, State, ctx, dcc, html, no_update
 
+from core import fmt
 from core.periods import Period, PeriodError, parse_period
 from data_access import units as U
 from data_access.scope import Scope
@@ -37,6 +45,23 @@ class Problem(Exception):
 
 def latest_month(first: dt.date, last: dt.date) -> Period:
     return parse_period(f"{last:%Y-%m}")
+
+
+def _period(params: dict, span: tuple[dt.date, dt.date] | None, default) -> tuple[Period, dt.date, dt.date]:
+    """The period named by the URL (or the page's default) and the data span; Problem when not shown."""
+    if span is None:
+        raise Problem("Витрины ещё не построены.", color="info", link=False)
+    first, last = span
+    try:
+        return (parse_period(params["period"]) if params.get("period") else default(first, last)), first, last
+    except PeriodError as exc:
+        raise Problem(str(exc)) from exc
+
+
+def _require_data(per: Period, first: dt.date, last: dt.date) -> None:
+    if per.first > last or per.last < first:
+        raise Problem(f"За период «{per.label}» данных нет: данные есть с {fmt.month_name(first)} "
+                      f"по {fmt.month_name(last)}.")
 
 
 @dataclass(frozen=True)
@@ -76,13 +101,7 @@ class View:
 
         Without ``level`` the page opens on the person's own unit.
         """
-        if span is None:
-            raise Problem("Витрины ещё не построены.", color="info", link=False)
-        first, last = span
-        try:
-            per = parse_period(params["period"]) if params.get("period") else self.default_period(first, last)
-        except PeriodError as exc:
-            raise Problem(str(exc)) from exc
+        per, first, last = _period(params, span, self.default_period)
         level = params.get("level")
         try:
             unit = (U.node(level, params.get("id"), params.get("mo"), self.drill) if level
@@ -90,8 +109,7 @@ class View:
         except U.UnitError as exc:
             raise Problem(str(exc)) from exc
         U.require(scope, unit)
-        if per.first > last or per.last < first:
-            raise Problem(f"За «{per.label}» данных нет.")
+        _require_data(per, first, last)
         extra = {k: (params.get(k) or None) for k in self.extra}
         return PageState(self, unit, per, first, last, extra, scope)
 
@@ -162,6 +180,149 @@ class PageState:
         return page_state(self.view.page, self.view.path, self.query, child=self.child, **extra)
 
 
+def default_list(scope: Scope, levels: tuple[str, ...]) -> tuple[str, int | None]:
+    """Where a ranking page opens without a level: the children of the person's own unit (the doctors of an
+    MO head's organisation, the organisations of a district manager's district, the city's districts)."""
+    home = U.home(scope)
+    if home.level == "mo" and "doctor" in levels:
+        return "doctor", home.id
+    if home.level in ("district", "mo") and "mo" in levels:
+        return "mo", home.district_id
+    return ("district", None) if "district" in levels else (levels[0], None)
+
+
+@dataclass(frozen=True)
+class ListView:
+    """A ranking page's URL contract: the units of ``level`` under the unit ``parent`` (none: the whole city).
+
+    Attributes:
+        page: the page's key (its state store, problem alert and drill callback use it).
+        path: the page's URL path (a page with a path parameter passes its own path to ``parse``).
+        prefix: the prefix of the page's element ids (``<prefix>-problem``).
+        levels: the levels the page lists (a page may narrow them per request, e.g. by an indicator's levels).
+        extra: further URL parameters the page keeps.
+        reset_on_drill: extra parameters dropped when going to a child level.
+        default_period: the period shown when the URL names none.
+        default: where the page opens without a level (the children of the person's own unit).
+        drill_column: the table column whose click leads to the child level.
+    """
+    page: str
+    path: str
+    prefix: str
+    levels: tuple[str, ...] = ("district", "mo", "doctor")
+    extra: tuple[str, ...] = ()
+    reset_on_drill: tuple[str, ...] = ()
+    default_period: Callable[[dt.date, dt.date], Period] = latest_month
+    default: Callable[[Scope, tuple[str, ...]], tuple[str, int | None]] = default_list
+    drill_column: str = "unit_name"
+
+    def __post_init__(self):
+        VIEWS[self.page] = self
+
+    def url(self, level: str, parent: int | None = None, period: str | None = None, path: str | None = None,
+            **extra) -> str:
+        return url(path or self.path, {"level": level, "parent": parent, "period": period, **extra})
+
+    def parse(self, params: dict, scope: Scope, span: tuple[dt.date, dt.date] | None, *,
+              levels: tuple[str, ...] | None = None, path: str | None = None) -> "ListState":
+        """The state named by URL parameters, or Problem; ScopeError for a parent outside the scope.
+
+        Args:
+            params: the URL parameters (``level``, ``parent``, ``period`` and the view's extras).
+            levels: the levels allowed for this request (default: the view's).
+            path: the page's path when it has a path parameter (``/indicator/<code>``).
+        """
+        levels, path = levels or self.levels, path or self.path
+        per, first, last = _period(params, span, self.default_period)
+        level, parent = params.get("level") or None, params.get("parent")
+        if level is None:
+            level, own = self.default(scope, levels)
+            parent = parent if parent not in (None, "") else own
+        if level not in U.PARENT_LEVEL:
+            raise Problem(f"Уровень «{level}» неизвестен.")
+        if level not in levels:
+            raise Problem(f"Уровень «{U.LEVELS[level].name}» здесь не показывается: допустимые уровни — "
+                          f"{', '.join(U.LEVELS[lv].name for lv in levels)}.")
+        if parent in (None, "") or level == "region":
+            unit = U.CITY
+        else:
+            try:
+                pid = int(parent)
+            except (TypeError, ValueError):
+                raise Problem(f"Код единицы «{parent}» должен быть числом.") from None
+            parent_level = U.PARENT_LEVEL[level]
+            unit = U.unit(parent_level, pid) if parent_level != "region" else U.CITY
+            if unit is None:
+                raise Problem(f"Единица {pid} уровня «{U.LEVELS[parent_level].name}» не найдена.")
+        U.require(scope, unit)
+        _require_data(per, first, last)
+        extra = {k: (params.get(k) or None) for k in self.extra}
+        return ListState(self, level, unit, per, first, last, levels, path, extra, scope)
+
+    def problem(self, exc: Problem, scope: Scope, path: str | None = None,
+                levels: tuple[str, ...] | None = None) -> dbc.Alert:
+        """The Russian message with a link to the person's default view of the page."""
+        body = [exc.message]
+        if exc.link:
+            level, parent = self.default(scope, levels or self.levels)
+            body += [" ", dcc.Link("Открыть вид по умолчанию", href=self.url(level, parent, path=path))]
+        return dbc.Alert(body, color=exc.color, id=f"{self.prefix}-problem")
+
+
+@dataclass
+class ListState:
+    """What a ranking page shows: the units of ``level`` under ``parent`` for a period; with URLs and breadcrumbs."""
+    view: ListView
+    level: str
+    parent: U.Unit
+    period: Period
+    first: dt.date
+    last: dt.date
+    levels: tuple[str, ...]
+    path: str
+    extra: dict = field(default_factory=dict)
+    scope: Scope | None = None
+
+    @property
+    def parent_id(self) -> int | None:
+        return None if self.parent.level == "region" else self.parent.id
+
+    @property
+    def child(self) -> str | None:
+        """The level a click on a listed unit leads to (None at the finest level allowed)."""
+        c = U.CHILD_LEVEL.get(self.level)
+        return c if c in self.levels else None
+
+    @property
+    def whole_city(self) -> bool:
+        """A list of organisations or doctors of the whole city (no parent): they need a district column."""
+        return self.parent.level == "region" and self.level != "district"
+
+    @property
+    def query(self) -> dict:
+        return {"level": self.level, "parent": self.parent_id, "period": self.period.key, **self.extra}
+
+    def url(self, level: str | None = None, parent: int | None | str = "same", **changes) -> str:
+        """This page's URL at another level/parent and/or with other parameters."""
+        q = {"period": self.period.key, **self.extra, **changes}
+        return self.view.url(level or self.level, self.parent_id if parent == "same" else parent, path=self.path, **q)
+
+    def crumbs(self) -> list[tuple[str, str | None]]:
+        """(name, href) from the city to the parent shown; each leads to the list of that unit's children."""
+        out = []
+        for u in U.lineage(self.parent):
+            below = U.CHILD_LEVEL[u.level]
+            out.append((u.name, self.url(below, None if u.level == "region" else u.id) if below in self.levels
+                        else None))
+        if out:
+            out[-1] = (out[-1][0], None)
+        return out
+
+    def store(self, **extra):
+        """The page-state store the period picker and the drill callback read."""
+        return page_state(self.view.page, self.path, self.query, child=self.child, **extra)
+
+
 def page(view: View, params: dict, render: Callable[[PageState], object], scope: Scope, span) -> object:
     """Parse the URL into a state and render it; a problem becomes a Russian alert with a link back."""
     try:
@@ -188,7 +349,7 @@ def drill_table(spec: TableSpec, page_key: str, table_id: str, **kw):
 
 
 def child_url(state: dict, row_id: int) -> str | None:
-    """The URL of a child unit from a page's state store (see ``PageState.store``)."""
+    """The URL of a child unit from a page's state store (see ``PageState.store`` and ``ListState.store``)."""
     view = VIEWS.get(state.get("page"))
     child = state.get("child")
     if view is None or child is None or row_id is None or row_id <= 0:
@@ -196,27 +357,51 @@ def child_url(state: dict, row_id: int) -> str | None:
     q = dict(state["query"])
     for k in view.reset_on_drill:
         q.pop(k, None)
+    if isinstance(view, ListView):
+        q.update(level=child, parent=row_id)
+        return url(state["path"], q)
     q.update(level=child, id=row_id, mo=q.get("id") if child == "spec" else None)
     if child == "doctor" and state["query"].get("level") == "spec":
         q["mo"] = None
     return url(view.path, q)
 
 
+def drill_graph_id(page_key: str, graph: str) -> dict:
+    """The id of a chart whose points lead to the child unit (each point's ``customdata`` is the unit's id)."""
+    return {"type": "drill-graph", "page": page_key, "graph": graph}
+
+
+def clicked_unit(click: dict | None) -> int | None:
+    """The unit id of a click on a drillable chart's point, or None."""
+    point = ((click or {}).get("points") or [{}])[0]
+    unit_id = point.get("customdata")
+    if isinstance(unit_id, list):
+        unit_id = unit_id[0] if unit_id else None
+    try:
+        return int(unit_id) if unit_id is not None else None
+    except (TypeError, ValueError):
+        return None
+
+
 def register_callbacks(dash_app) -> None:
-    """The one drill callback of all pages (bound to this app)."""
+    """The drill callbacks of all pages (bound to this app): a table cell and a chart point."""
     from .shell import NAV
 
-    @dash_app.callback(Output(NAV, "href", allow_duplicate=True),
-                       Input({"type": "drill", "page": ALL, "table": ALL}, "active_cell"),
-                       State({"type": "page-state", "page": ALL}, "data"), prevent_initial_call=True)
-    def drill(cells, states):
-        if not states or not ctx.triggered_id:
-            return no_update
-        cell = next((c for c, i in zip(cells, ctx.inputs_list[0]) if i["id"] == ctx.triggered_id), None)
-        state = {**states[0], "page": ctx.triggered_id.get("page")}
-        target = child_url(state, drilled_row(cell, state))
-        return target or no_update
+    def bind(kind: str, key: str, prop: str, row_of: Callable[[dict | None, dict], int | None]) -> None:
+        @dash_app.callback(Output(NAV, "href", allow_duplicate=True),
+                           Input({"type": kind, "page": ALL, key: ALL}, prop),
+                           State({"type": "page-state", "page": ALL}, "data"), prevent_initial_call=True)
+        def drill(values, states):
+            if not states or not states[0] or not ctx.triggered_id:
+                return no_update
+            view = VIEWS.get(ctx.triggered_id.get("page"))
+            state = {**states[0], "page": ctx.triggered_id.get("page"),
+                     "drill_column": view.drill_column if isinstance(view, ListView) else "name"}
+            value = next((v for v, i in zip(values, ctx.inputs_list[0]) if i["id"] == ctx.triggered_id), None)
+            return child_url(state, row_of(value, state)) or no_update
 
+    bind("drill", "table", "active_cell", drilled_row)                        # a unit's name in a table
+    bind("drill-graph", "graph", "clickData", lambda click, _: clicked_unit(click))  # a bar, point or tile
 
 
 def state_url(state: dict, **changes) -> str:

@@ -75,13 +75,10 @@ def _now() -> dt.datetime:
 
 
 def visible(scope: Scope, row) -> bool:
-    """Whether a person with this scope may see a task."""
-    if not scope.district_ok(row["district_id"]):
-        return False
-    if scope.mos is None:
-        return True
-    mos = set(scope.mos)
-    return (row.get("mo_id") in mos) or (row["level"] == "mo" and row["unit_id"] in mos)
+    """Whether a person with this scope may see a task: the scope rule of its responsible organisation or,
+    for a task on an organisation, of that organisation (as ``scope_where`` in ``search``)."""
+    return (U.visible(scope, "mo", row["district_id"], row.get("mo_id"))
+            or (row["level"] == "mo" and U.visible(scope, "mo", row["district_id"], row["unit_id"])))
 
 
 def can_control(user, row) -> bool:
@@ -285,11 +282,9 @@ def search(db: Database, scope: Scope, *, district_id=None, mo_id=None, code=Non
             q = q.where(t.c.district_id == U.require(scope, u).id)
         else:
             q = q.where(sa.or_(t.c.mo_id == U.require(scope, u).id, sa.and_(t.c.level == "mo", t.c.unit_id == u.id)))
-    if scope.districts is not None:
-        q = q.where(t.c.district_id.in_(sorted(scope.districts)))
-    if scope.mos is not None:
-        mos = sorted(scope.mos)
-        q = q.where(sa.or_(t.c.mo_id.in_(mos), sa.and_(t.c.level == "mo", t.c.unit_id.in_(mos))))
+    if not scope.is_city:  # the one scope filter, applied to the responsible organisation or the task's subject
+        q = q.where(sa.or_(sa.and_(*U.scope_where(t, scope, "mo")),
+                           sa.and_(t.c.level == "mo", *U.scope_where(t, scope, "mo", mo_column="unit_id"))))
     if code:
         q = q.where(t.c.code == code)
     if status:

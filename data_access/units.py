@@ -311,7 +311,8 @@ def visible(scope: Scope, grain: str, district_id, mo_id=None) -> bool:
     rank = LEVELS[grain].rank
     if rank >= 1 and not scope.district_ok(district_id):
         return False
-    return rank < 2 or scope.mos is None or (mo_id is not None and int(mo_id) in scope.mos)
+    # a row from a frame may hold NaN for "no organisation" (a task on a district without a responsible one)
+    return rank < 2 or scope.mos is None or (mo_id is not None and mo_id == mo_id and int(mo_id) in scope.mos)
 
 
 def in_scope(scope: Scope, level: str) -> pd.DataFrame:
@@ -347,13 +348,14 @@ def _mo_ids_of(district_ids) -> sa.Select:
     return sa.select(s.mo.c.mo_id).where(s.mo.c.district_id.in_(sorted(district_ids)))
 
 
-def scope_where(t: sa.FromClause, scope: Scope, grain: str) -> list:
+def scope_where(t: sa.FromClause, scope: Scope, grain: str, mo_column: str = "mo_id") -> list:
     """The WHERE conditions that keep a table's rows inside the person's scope.
 
     Args:
         t: a mart, rollup or contract table (it needs ``district_id`` or ``mo_id`` for a restricted scope).
         scope: the person's data scope.
         grain: the level of the units the answer's rows stand for (see the module docstring).
+        mo_column: the column holding the organisation (a control task names its subject in ``unit_id``).
     Raises:
         ValueError when the table cannot be filtered (a programming error, never silently unscoped).
     """
@@ -367,9 +369,9 @@ def scope_where(t: sa.FromClause, scope: Scope, grain: str) -> list:
         else:
             raise ValueError(f"{t.name}: no district_id or mo_id to apply a district scope")
     if rank >= 2 and scope.mos is not None:
-        if "mo_id" not in t.c:
-            raise ValueError(f"{t.name}: no mo_id to apply an organisation scope")
-        conds.append(t.c.mo_id.in_(sorted(scope.mos)))
+        if mo_column not in t.c:
+            raise ValueError(f"{t.name}: no {mo_column} to apply an organisation scope")
+        conds.append(t.c[mo_column].in_(sorted(scope.mos)))
     return conds
 
 

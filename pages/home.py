@@ -7,42 +7,33 @@ from dash import dcc, html
 
 from components import kpi, urls
 from components.guard import scoped
-from components.period import page_state, picker
+from components.period import picker
 from components.scorecard import legend, scorecard
-from core.periods import PeriodError, parse_period
+from components.view import View, page
 from data_access import units as U
 from metrics import evaluate as E
-from security import current_scope, current_user
+from security import current_scope
 
 dash.register_page(__name__, path="/", name="Главная", title="ИАМ — здравоохранение Санкт-Петербурга", order=0,
                    menu="Главная")
 
 
-def home_unit(user):
-    """The unit a person looks at first: the city, their district or their organisation."""
-    return U.home(user.scope)
+VIEW = View(page="home", path="/", drill=("region", "district", "mo"), prefix="home")
 
 
-def layout(period=None, **_):
-    return _layout(period)
+def layout(period=None, level=None, id=None, **_):  # noqa: A002 (URL parameter name)
+    """Without a unit: the person's own (the city, their district or organisation); a unit may be named
+    (``level``, ``id``) to see another part of the scope at a glance."""
+    return _layout({"period": period, "level": level, "id": id})
 
 
 @scoped
-def _layout(period):
-    span = E.data_span()
-    if span is None:
-        return dbc.Alert("Витрины ещё не построены: данных нет. Загрузите их командой flask --app app demo-data.",
-                         color="info")
-    first, last = span
-    try:
-        per = parse_period(period) if period else parse_period(f"{last:%Y-%m}")
-    except PeriodError as exc:
-        return dbc.Alert([str(exc), " ", dcc.Link("Открыть последний месяц", href="/")], color="warning")
-    if per.first > last or per.last < first:
-        return dbc.Alert([f"За «{per.label}» данных нет. ", dcc.Link("Открыть последний месяц", href="/")], color="warning")
-    user = current_user()
-    scope = current_scope()
-    home = home_unit(user)
+def _layout(params):
+    return page(VIEW, params, _render, current_scope(), E.data_span())
+
+
+def _render(st):
+    scope, per, home = st.scope, st.period, st.unit
     child = U.CHILD_LEVEL[home.level]
     uid = None if home.level == "region" else home.id
     cards, statuses = [], []
@@ -87,12 +78,13 @@ def _layout(period):
                                   className="text-muted small mb-2"),
                            scorecard(units_list, keys, cells, "glance"), legend()])
     return html.Div([
-        page_state("home", "/", {"period": per.key}),
+        st.store(),
+        st.breadcrumb() if home != U.home(scope, VIEW.drill) else None,
         dbc.Row([
             dbc.Col([html.H3(f"Ключевые показатели — {home.name}", className="mb-0", id="home-title"),
                      html.Div(f"{per.label}; не достигают цели: {red} из {len(cards)}", className="text-muted",
                               id="home-subtitle")], lg=7),
-            dbc.Col(picker("home", per, first, last), lg=5, className="align-self-end"),
+            dbc.Col(picker("home", per, st.first, st.last), lg=5, className="align-self-end"),
         ], className="mb-3"),
         dbc.Row(cards, id="kpi-cards"),
         glance,

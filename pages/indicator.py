@@ -3,42 +3,25 @@ from __future__ import annotations
 
 import dash
 import dash_bootstrap_components as dbc
-from dash import Input, Output, State, callback, dcc, html, no_update
+from dash import dcc, html
 
 from components import charts, kpi, urls
 from components.breadcrumbs import breadcrumbs
 from components.guard import scoped
-from components.period import ids, page_state, picker
-from components.shell import NAV
+from components.period import picker
 from components.table import indicator_table
+from components.view import ListView, Problem, drill_graph_id
 from core import fmt
-from core.periods import PeriodError, parse_period
 from data_access import units as U
 from metrics import evaluate as E
 from metrics.model import LEVEL_NAMES
-from security import current_scope, current_user
+from security import current_scope
 
 dash.register_page(__name__, path_template="/indicator/<code>", name="Показатель", title="Показатель — ИАМ")
 
 BARS, TABLE = "ind-bars", "ind-table"
-STATE = ids("indicator")["state"]
 LIST_TITLE = {"district": "Районы города", "mo": "Медицинские организации", "doctor": "Врачи"}
-
-
-def _int(x):
-    if x in (None, ""):
-        return None
-    return int(x)
-
-
-def default_view(ind, user):
-    """Where a person lands without an explicit level: the children of their own unit."""
-    home = U.home(user.scope) if user else U.CITY
-    if home.level == "mo" and ind.valid_at("doctor"):
-        return "doctor", home.id
-    if home.level in ("district", "mo") and ind.valid_at("mo"):
-        return "mo", home.district_id
-    return ("district", None) if ind.valid_at("district") else ("region", None)
+VIEW = ListView(page="indicator", path="/indicator", prefix="ind")
 
 
 def method_lines(ind) -> list:
@@ -54,73 +37,36 @@ def method_lines(ind) -> list:
 
 
 def layout(code=None, level=None, parent=None, period=None, **_):
-    return _layout(code, level, parent, period)
-
-
-def _problem(message: str, link: str | None = None):
-    return dbc.Alert([message] + ([" ", dcc.Link("Открыть показатель по умолчанию", href=link)] if link else []),
-                     color="warning", id="ind-problem")
+    return _layout(code, {"level": level, "parent": parent, "period": period})
 
 
 @scoped
-def _layout(code, level, parent, period):
+def _layout(code, params):
     reg = E.registry()
     if code not in reg:
         return dbc.Alert(["Показатель «", code or "", "» не найден. ", dcc.Link("Все показатели", href="/indicators")],
                          color="warning", id="ind-problem")
     ind = reg[code]
-    span = E.data_span()
-    if span is None:
-        return dbc.Alert("Витрины ещё не построены: данных для показателя нет.", color="info")
-    first, last = span
-    try:
-        per = parse_period(period) if period else parse_period(f"{last:%Y-%m}")
-    except PeriodError as exc:
-        return _problem(str(exc), urls.indicator(code, "district"))
-    if per.first > last or per.last < first:
-        return _problem(f"За период «{per.label}» данных нет: данные есть с {fmt.month_name(first)} "
-                        f"по {fmt.month_name(last)}.", urls.indicator(code, "district"))
-    user = current_user()
-    if level in (None, ""):
-        level, dparent = default_view(ind, user)
-        parent = parent if parent not in (None, "") else dparent
-    if level not in LEVEL_NAMES:
-        return _problem(f"Уровень «{level}» неизвестен.", urls.indicator(code, "district"))
-    if not ind.valid_at(level):
-        return _problem(f"Показатель «{ind.short}» не считается на уровне «{LEVEL_NAMES[level]}»: "
-                        f"допустимые уровни — {', '.join(LEVEL_NAMES[lv] for lv in ind.levels)}.",
-                        urls.indicator(code, "district", period=per.key))
-    try:
-        parent_id = _int(parent)
-    except ValueError:
-        return _problem(f"Код единицы «{parent}» должен быть числом.", urls.indicator(code, "district", period=per.key))
+    path, levels = f"/indicator/{code}", tuple(lv for lv in VIEW.levels if ind.valid_at(lv)) or ("region",)
     scope = current_scope()
-    ctx = E.Context(code, level, per, parent_id, scope)
     try:
-        rows = E.children(ctx)
+        st = VIEW.parse(params, scope, E.data_span(), levels=levels, path=path)
+        rows = E.children(E.Context(code, st.level, st.period, st.parent_id, scope))
+    except Problem as exc:
+        return VIEW.problem(exc, scope, path, levels)
     except (E.NotFound, E.EvaluationError) as exc:
-        return _problem(str(exc), urls.indicator(code, "district", period=per.key))
+        return VIEW.problem(Problem(str(exc)), scope, path, levels)
+    return _render(ind, reg, st, rows)
 
-    parent_level = U.PARENT_LEVEL[level]
-    parent_unit = U.unit(parent_level, parent_id) if parent_level != "region" and parent_id is not None else U.CITY
+
+def _render(ind, reg, st, rows):
+    scope, per, level, parent_unit = st.scope, st.period, st.level, st.parent
+    code, parent_id, drillable = ind.code, st.parent_id, st.child is not None
     ctx_level = parent_unit.level
-    ctx_id = None if ctx_level == "region" else parent_unit.id
-    summary = E.unit_value(code, ctx_level, ctx_id, per, scope) if ind.valid_at(ctx_level) else None
-    trend = E.trend(code, ctx_level, ctx_id, per.last, 24, scope) if ind.valid_at(ctx_level) else None
-    child = U.CHILD_LEVEL.get(level)
-    drillable = child is not None and ind.valid_at(child)
-
-    crumbs = []
-    for u in U.lineage(parent_unit):
-        target_level = U.CHILD_LEVEL[u.level]
-        href = urls.indicator(code, target_level, None if u.level == "region" else u.id, per.key) \
-            if target_level and ind.valid_at(target_level) else None
-        crumbs.append((u.name, href))
-    if crumbs:
-        crumbs[-1] = (crumbs[-1][0], None)
-    title_scope = parent_unit.name if level != "mo" or parent_id is not None else "весь город"
+    summary = E.unit_value(code, ctx_level, parent_id, per, scope) if ind.valid_at(ctx_level) else None
+    trend = E.trend(code, ctx_level, parent_id, per.last, 24, scope) if ind.valid_at(ctx_level) else None
+    title_scope = "весь город" if st.whole_city else parent_unit.name
     list_title = f"{LIST_TITLE.get(level, '')} — {title_scope}" if level != "region" else U.CITY_NAME
-    with_district = level == "mo" and parent_id is None
 
     if rows.empty:
         body = dbc.Alert(f"За {per.label} нет данных ни по одной единице этого уровня"
@@ -132,9 +78,10 @@ def _layout(code, level, parent, period):
                 dbc.Col([html.H5(list_title, className="mb-1"),
                          html.Div("Нажмите на столбец или название, чтобы перейти на уровень ниже" if drillable
                                   else "Это самый подробный уровень для показателя", className="small text-muted"),
-                         dcc.Graph(id=BARS, figure=charts.bars(rows, ind.unit, ind.decimals,
+                         html.Div(dcc.Graph(id=drill_graph_id("indicator", "bars"),
+                                            figure=charts.bars(rows, ind.unit, ind.decimals,
                                                                summary["target"] if summary else ind.target),
-                                   config={"displayModeBar": False, "locale": "ru"})], lg=7),
+                                            config={"displayModeBar": False, "locale": "ru"}), id=BARS)], lg=7),
                 dbc.Col([html.H5(f"Динамика за 24 месяца — {parent_unit.name}", className="mb-1"),
                          dcc.Graph(id="ind-trend", figure=charts.trend(trend, ind.unit, ind.decimals) if trend is not None
                                    else charts.empty("Показатель не считается на этом уровне"),
@@ -152,7 +99,8 @@ def _layout(code, level, parent, period):
                        href=urls.export("indicator", "xlsx", code=code, level=level, parent=parent_id, period=per.key),
                        id="ind-export-xlsx"),
             ], className="mt-3 mb-2"),
-            indicator_table(TABLE, rows.assign(id=rows["unit_id"]), ind, level, with_district),
+            html.Div(indicator_table({"type": "drill", "page": "indicator", "table": TABLE},
+                                     rows.assign(id=rows["unit_id"]), ind, level, st.whole_city), id=TABLE),
         ])
 
     summary_block = html.Div()
@@ -169,15 +117,14 @@ def _layout(code, level, parent, period):
         ])), className="mb-3 shadow-sm")
 
     return html.Div([
-        page_state("indicator", f"/indicator/{code}", {"level": level, "parent": parent_id, "period": per.key},
-                   code=code, child=child if drillable else None),
-        breadcrumbs(crumbs),
+        st.store(),
+        breadcrumbs(st.crumbs()),
         dbc.Row([
             dbc.Col([html.H3(ind.name, className="mb-0", id="ind-title"),
                      dbc.Badge(reg.groups[ind.group], color="secondary", className="me-2"),
                      html.Span(f"{per.label} · уровень: {LEVEL_NAMES[level]}", className="text-muted small",
                                id="ind-subtitle")], lg=7),
-            dbc.Col(picker("indicator", per, first, last), lg=5, className="align-self-end"),
+            dbc.Col(picker("indicator", per, st.first, st.last), lg=5, className="align-self-end"),
         ], className="mb-3"),
         summary_block,
         body,
@@ -190,26 +137,3 @@ def _layout(code, level, parent, period):
                      f"вес в интегральном рейтинге: {fmt.number(ind.weight, 1)}.", className="small text-muted"),
         ]), className="mt-4"),
     ])
-
-
-@callback(Output(NAV, "href", allow_duplicate=True), Input(BARS, "clickData"), State(STATE, "data"),
-          prevent_initial_call=True)
-def drill_from_bar(click, state):
-    if not click or not state or not state.get("child"):
-        return no_update
-    point = (click.get("points") or [{}])[0]
-    unit_id = point.get("customdata")
-    if isinstance(unit_id, list):
-        unit_id = unit_id[0] if unit_id else None
-    if unit_id is None:
-        return no_update
-    return urls.indicator(state["code"], state["child"], int(unit_id), state["query"]["period"])
-
-
-@callback(Output(NAV, "href", allow_duplicate=True), Input(TABLE, "active_cell"), State(STATE, "data"),
-          prevent_initial_call=True)
-def drill_from_table(cell, state):
-    if not cell or not state or not state.get("child") or cell.get("column_id") != "unit_name" \
-            or cell.get("row_id") is None:
-        return no_update
-    return urls.indicator(state["code"], state["child"], int(cell["row_id"]), state["query"]["period"])

@@ -15,7 +15,7 @@ from components.period import ids, picker
 from components.scorecard import LIGHT
 from components.shell import NAV
 from components.tablespec import TableParamError, build, section
-from components.view import PageState, Problem, View, drill_table, page, state_url
+from components.view import PageState, Problem, View, drill_graph_id, drill_table, page, state_url
 from core import fmt
 from core.periods import Period, month_add
 from data_access import icd
@@ -89,7 +89,8 @@ def _render(st: PageState):
     if level == "region":
         blocks.append(dbc.Row([
             dbc.Col([html.H5("Районы: стандартизованный показатель"),
-                     dcc.Graph(figure=tile_map(places, city), config={"displayModeBar": False}, id=TILES)], lg=5),
+                     html.Div(dcc.Graph(figure=tile_map(places, city), config={"displayModeBar": False},
+                                        id=drill_graph_id("morbidity", "tiles")), id=TILES)], lg=5),
             dbc.Col([html.H5("С 95 % доверительными интервалами"),
                      dcc.Graph(figure=ci_chart(places, city), config={"displayModeBar": False}, id="morb-ci")], lg=7),
         ]))
@@ -258,15 +259,6 @@ def change_filters(sex, age, state):
     if (sex or None) == state["query"]["sex"] and age_text == state["query"]["age"]:
         return no_update
     return _url(state, sex=sex or None, age=age_text)
-
-
-@callback(Output(NAV, "href", allow_duplicate=True), Input(TILES, "clickData"), State(STATE, "data"),
-          prevent_initial_call=True)
-def drill_tile(click, state):
-    point = ((click or {}).get("points") or [{}])[0]
-    if not state or point.get("customdata") is None:
-        return no_update
-    return _url(state, level="district", id=int(point["customdata"]))
 
 
 @callback(Output(NAV, "href", allow_duplicate=True), Input(TREE, "active_cell"), State(STATE, "data"),

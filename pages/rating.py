@@ -9,12 +9,14 @@ from dash import Input, Output, State, callback, dcc, html, no_update
 from flask import current_app
 
 from components.badges import task_badges
+from components.breadcrumbs import breadcrumbs
 from components.guard import scoped
-from components.period import ids, page_state, picker
+from components.period import ids, picker
 from components.scorecard import LIGHT
 from components.shell import NAV
+from components.view import ListView, Problem
 from core import fmt
-from core.periods import PeriodError, parse_period, period_of_kind
+from core.periods import period_of_kind
 from data_access import tasks as T
 from data_access import units as U
 from data_access.reference import MO_KINDS
@@ -27,15 +29,6 @@ dash.register_page(__name__, path="/rating", name="Рейтинг", title="Ин�
 
 MOKIND = "rating-mo-kind"
 STATE = ids("rating")["state"]
-
-
-def rating_url(level: str, period: str, parent=None, kind=None) -> str:
-    q = {"level": level, "period": period}
-    if parent is not None:
-        q["parent"] = parent
-    if kind and level == "mo":
-        q["kind"] = kind
-    return "/rating?" + urlencode(q)
 
 
 def unit_url(level: str, unit_id: int, period: str, kind: str | None = None) -> str:
@@ -66,40 +59,42 @@ def method_card(cfg):
     ]), className="mb-3", id="rating-method")
 
 
+def _rating_default(scope, levels) -> tuple[str, int | None]:
+    """The rating opens on the person's own unit: the committee on the districts; a district manager on the
+    organisations of his district; an MO head on those of his district (of his kind: see ``_layout``)."""
+    own = U.home(scope)
+    return ("mo", own.district_id) if own.level in ("district", "mo") else ("district", None)
+
+
+VIEW = ListView(page="rating", path="/rating", prefix="rating", levels=("district", "mo"), extra=("kind",),
+                default_period=lambda first, last: period_of_kind("quarter", last), default=_rating_default)
+
+
 def layout(level=None, period=None, parent=None, kind=None, **_):
-    return _layout(level, period, parent, kind)
+    return _layout({"level": level, "period": period, "parent": parent, "kind": kind})
 
 
 @scoped
-def _layout(level, period, parent, kind):
-    span = E.data_span()
-    if span is None:
-        return dbc.Alert("Витрины ещё не построены.", color="info")
-    first, last = span
+def _layout(params):
     scope = current_scope()
-    try:
-        per = parse_period(period) if period else period_of_kind("quarter", last)
-    except PeriodError as exc:
-        return dbc.Alert(str(exc), color="warning", id="rating-problem")
     own = U.home(scope)
-    if level is None and own.level == "mo":
-        # an MO head opens on his organisation among those of its kind in his district
-        level, parent, kind = "mo", parent or own.district_id, kind or own.kind
-    level = level or "district"
-    if level not in ("district", "mo"):
-        return dbc.Alert("Рейтинг строится для районов или организаций.", color="warning", id="rating-problem")
+    if not params["level"] and own.level == "mo":
+        params["kind"] = params["kind"] or own.kind  # an MO head: among the organisations of his kind
+    if params["level"] == "mo" and params["parent"] in (None, "") and scope.districts is not None \
+            and len(scope.districts) == 1:
+        params["parent"] = next(iter(scope.districts))  # one district in scope: its organisations
+    if params["kind"] not in MO_KINDS:
+        params["kind"] = R.MO_KIND_DEFAULT
     try:
-        parent_id = int(parent) if parent not in (None, "") else None
-    except ValueError:
-        return dbc.Alert(f"Код района «{parent}» должен быть числом.", color="warning", id="rating-problem")
-    kind = kind if kind in MO_KINDS else R.MO_KIND_DEFAULT
-    if level == "mo" and parent_id is None and scope.districts is not None and len(scope.districts) == 1:
-        parent_id = next(iter(scope.districts))
-    try:
+        st = VIEW.parse(params, scope, E.data_span())
+        level, per, parent_id, kind = st.level, st.period, st.parent_id, st.extra["kind"]
+        if level == "district":
+            st.extra["kind"] = None  # the districts' rating has no kind of organisation
         r = R.compute(level, per, parent_id, scope, kind)
+    except Problem as exc:
+        return VIEW.problem(exc, scope)
     except E.NotFound as exc:
-        return dbc.Alert([str(exc), ". ", dcc.Link("Рейтинг районов", href="/rating")], color="warning",
-                         id="rating-problem")
+        return VIEW.problem(Problem(str(exc)), scope)
     reg = E.registry()
     cfg = reg.rating
     groups = [g for g in reg.groups if f"group_{g}" in r.units.columns]
@@ -117,16 +112,16 @@ def _layout(level, period, parent, kind):
         place = "—" if u["place"] != u["place"] else str(int(u["place"]))
         dp = u["delta_place"]
         delta = "" if dp != dp or dp == 0 else (f"▲{int(dp)}" if dp > 0 else f"▼{int(-dp)}")
-        name_href = rating_url("mo", per.key, uid, kind) if level == "district" else unit_url("mo", uid, per.key, kind)
+        name_href = st.url("mo", uid, kind=kind) if level == "district" else unit_url("mo", uid, per.key, kind)
         cells = [html.Td(place, className="fw-semibold"),
                  html.Td(delta, className="text-success small" if dp == dp and dp > 0 else "text-danger small"),
                  html.Td([dcc.Link(u["unit_name"], href=name_href),
                           html.Div(R.FLAG_TEXT[u["flag"]], className="small text-danger") if u["flag"] else None])]
         if level == "mo" and parent_id is None:
             cells.append(html.Td(u.get("district_name", ""), className="small"))
-        st = u["status"]
+        light = u["status"]
         cells.append(html.Td(html.Span(fmt.number(u["integral"], 1), className="fw-semibold"),
-                             style={"backgroundColor": LIGHT[st], "borderLeft": f"3px solid {STATUS_COLORS[st]}"}))
+                             style={"backgroundColor": LIGHT[light], "borderLeft": f"3px solid {STATUS_COLORS[light]}"}))
         for g in groups:
             v = u.get(f"group_{g}")
             gs = "none" if v != v or v is None else (
@@ -147,16 +142,11 @@ def _layout(level, period, parent, kind):
     ranked = int(r.units["ranked_count"].iloc[0]) if len(r.units) else 0
     if level == "district":
         title = "Интегральный рейтинг районов"
-        crumbs = None
     else:
-        where = U.unit("district", parent_id).name if parent_id is not None else "весь город"
-        title = f"Рейтинг: {MO_KINDS[kind].lower()} — {where}"
-        crumbs = dbc.Breadcrumb(items=[{"label": "Районы", "href": rating_url("district", per.key)},
-                                       {"label": where, "active": True}], className="mb-1")
+        title = f"Рейтинг: {MO_KINDS[kind].lower()} — {'весь город' if st.whole_city else st.parent.name}"
     return html.Div([
-        page_state("rating", "/rating", {"level": level, "parent": parent_id, "kind": kind if level == "mo" else None,
-                                         "period": per.key}),
-        crumbs,
+        st.store(),
+        breadcrumbs(st.crumbs()) if level != "district" else None,
         dbc.Row([
             dbc.Col([html.H3(title, id="rating-title", className="mb-0"),
                      html.Div(f"{per.label}; в рейтинге {ranked} из {len(r.units) if scope.is_city else ranked}"
@@ -165,7 +155,7 @@ def _layout(level, period, parent, kind):
             dbc.Col(dcc.Dropdown(id=MOKIND, options=[{"label": v, "value": k} for k, v in MO_KINDS.items()],
                                  value=kind, clearable=False, style={} if level == "mo" else {"display": "none"}),
                     lg=2, className="align-self-end"),
-            dbc.Col(picker("rating", per, first, last), lg=4, className="align-self-end"),
+            dbc.Col(picker("rating", per, st.first, st.last), lg=4, className="align-self-end"),
         ], className="mb-3"),
         method_card(cfg),
         table,
@@ -178,4 +168,4 @@ def change_mo_kind(kind, state):
     q = (state or {}).get("query", {})
     if not kind or q.get("level") != "mo" or kind == q.get("kind"):
         return no_update
-    return rating_url("mo", q["period"], q.get("parent"), kind)
+    return VIEW.url("mo", q.get("parent"), q["period"], kind=kind)

@@ -13,8 +13,9 @@ from flask import current_app
 from components import charts, urls
 from components.badges import task_badges
 from components.guard import refusal, scoped
+from components.view import Problem, View, page
 from core import fmt
-from core.periods import PeriodError, parse_period, period_of_kind
+from core.periods import parse_period, period_of_kind
 from data_access import tasks as T
 from data_access import units as U
 from data_access.reference import MO_KINDS
@@ -31,36 +32,25 @@ DLG = {k: f"task-dlg-{k}" for k in ("modal", "title", "facts", "mo", "assignee",
 ON_CONTROL = "unit-control"
 
 
-def _int(x):
-    return None if x in (None, "") else int(x)
+VIEW = View(page="unit", path="/unit", drill=("region", "district", "mo"), prefix="unit", extra=("kind",),
+            default_period=lambda first, last: period_of_kind("quarter", last))
 
 
 def layout(level=None, id=None, period=None, kind=None, **_):  # noqa: A002 (URL parameter name)
-    return _layout(level, id, period, kind)
+    return _layout({"level": level, "id": id, "period": period, "kind": kind})
 
 
 @scoped
-def _layout(level, unit_id, period, kind):
-    span = E.data_span()
-    if span is None:
-        return dbc.Alert("Витрины ещё не построены.", color="info")
-    scope = current_scope()
-    if level is None and unit_id is None and U.home(scope).level in ("district", "mo"):
-        own = U.home(scope)  # without parameters: the person's own district or organisation
-        level, unit_id = own.level, own.id
+def _layout(params):
+    return page(VIEW, params, _render, current_scope(), E.data_span())
+
+
+def _render(st):
+    u, per, scope, kind = st.unit, st.period, st.scope, st.extra["kind"]
+    level = u.level
     if level not in ("district", "mo"):
-        return dbc.Alert("Карточка есть у района (level=district) и организации (level=mo).", color="warning",
-                         id="unit-problem")
-    try:
-        uid = _int(unit_id)
-        per = parse_period(period) if period else period_of_kind("quarter", span[1])
-    except (ValueError, PeriodError) as exc:
-        return dbc.Alert(str(exc) if isinstance(exc, PeriodError) else "Код единицы должен быть числом.",
-                         color="warning", id="unit-problem")
-    u = U.unit(level, uid) if uid is not None else None
-    if u is None:
-        return dbc.Alert("Такой единицы нет.", color="warning", id="unit-problem")
-    U.require(scope, u)
+        raise Problem("Карточка есть у района и у организации: откройте её из рейтинга или со страницы показателя.",
+                      link=False)
     if level == "mo":
         kind = U.organisations().set_index("mo_id").loc[u.id, "kind"]
     kind = kind if kind in MO_KINDS else R.MO_KIND_DEFAULT

@@ -200,4 +200,7 @@ def test_every_page_opens_on_the_persons_own_unit(dash_duo, city_app, login):
     wait_text(dash_duo, "#breadcrumbs", own)
     open_page(dash_duo, "/unit")
     wait_text(dash_duo, "#unit-title", card)
+    open_page(dash_duo, "/rating")  # the organisations of his district (an MO head: of his organisation's kind)
+    wait_text(dash_duo, "#rating-title", district)
+    wait_text(dash_duo, "#rating-table", own if places["mo_id"] else "")
     assert clean_log(dash_duo) == []

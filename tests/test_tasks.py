@@ -130,6 +130,30 @@ def test_overdue_and_result_at_the_due_date(ctx):
     assert control.outcome(t, dt.date(2026, 7, 10)) is None  # not due yet
 
 
+def test_tasks_are_searched_and_checked_by_the_one_scope_rule(ctx):
+    """For every role the tasks ``search`` finds are exactly those ``visible`` lets through: one scope rule
+    (``units.scope_where`` on the responsible organisation or on the organisation the task is about)."""
+    from data_access import units as U
+    db = ctx.extensions["iam"]["db"]
+    kolp, own = ctx.places["kolpino"]["district_id"], ctx.places["glavvrach"]["mo_id"]
+    orgs = U.organisations()
+    neighbour = int(orgs[(orgs["district_id"] == kolp) & (orgs["mo_id"] != own)]["mo_id"].iloc[0])
+    made = [new_task(ctx, level="district", unit_id=kolp)["task_id"],
+            new_task(ctx, level="district", unit_id=kolp, mo_id=own)["task_id"],
+            new_task(ctx, level="mo", unit_id=own)["task_id"],
+            new_task(ctx, level="mo", unit_id=neighbour)["task_id"]]
+    everything = T.search(db, user(ctx, "chair").scope)
+    assert set(made) <= set(everything["task_id"])
+    for name in ("chair", "kolpino", "nevsky", "glavvrach", "analyst"):
+        scope = user(ctx, name).scope
+        found = set(T.search(db, scope)["task_id"])
+        assert found == {r["task_id"] for r in everything.to_dict("records") if T.visible(scope, r)}, name
+    glav = set(T.search(db, user(ctx, "glavvrach").scope)["task_id"])
+    # the MO head: the task on his organisation and the district task he answers for; not the others
+    assert {made[1], made[2]} <= glav and not {made[0], made[3]} & glav
+    assert not set(made) & set(T.search(db, user(ctx, "nevsky").scope)["task_id"])  # another district's head
+
+
 def test_tasks_survive_a_restart(app, city_copy, make_app):
     with app.app_context():
         t = new_task(app)
