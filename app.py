@@ -15,6 +15,7 @@ from config import Config
 from data_access import cache as cache_mod
 from data_access.db import Database, DatabaseError
 from data_access.marts import data_version
+from data_access.migrations import SchemaOutdated
 from metrics.model import RegistryError
 from metrics.targets import targets_version
 
@@ -50,6 +51,9 @@ def create_app(config: Config | None = None) -> Flask:
                                                          versions=[data_version, targets_version,
                                                                    lambda _db: registry.version])}
 
+    _check_schema(db)
+    from services.refresh import Refresher
+    server.extensions["iam"]["refresher"] = Refresher(db, server.extensions["iam"]["cache"])
     import cli
     cli.register(server)
     from security import web
@@ -57,8 +61,12 @@ def create_app(config: Config | None = None) -> Flask:
     import reports  # noqa: F401  registers the table builders shared by pages and exports
     from api import blueprint as api_blueprint
     from api.exports import exports
+    from api.health import health
     server.register_blueprint(api_blueprint)
     server.register_blueprint(exports)
+    server.register_blueprint(health)
+    from api import consistent_reads
+    consistent_reads(server)
 
     dash_app = dash.Dash(
         __name__,
@@ -81,6 +89,26 @@ def create_app(config: Config | None = None) -> Flask:
     server.after_request(_cache_fingerprinted_assets)
     server.dash_app = dash_app
     return server
+
+
+def _check_schema(db: Database) -> None:
+    """Refuse to serve on application tables of another revision (``SchemaOutdated``); install an empty database.
+
+    Not inside a CLI command: ``flask --app app db upgrade`` builds this app to migrate such a database, and
+    the other commands check the revision themselves. An unreachable database is reported where it is used.
+    """
+    import click
+
+    from data_access import app_schema
+    if click.get_current_context(silent=True) is not None:
+        return
+    try:
+        app_schema.ensure(db)
+    except DatabaseError:
+        pass
+    except SchemaOutdated:
+        db.dispose()  # release the database (DuckDB: its file lock) for the operator's `db upgrade`
+        raise
 
 
 PLOTLY_BUNDLE = Path(__file__).resolve().parent / "components" / "vendor" / "plotly-cartesian-4.1.1.min.js"
@@ -114,6 +142,13 @@ def _cache_fingerprinted_assets(response):
 def main() -> int:
     """Run the server; on an empty embedded database first generate demo data and marts."""
     cfg = Config()
+    if cfg.refresh_cron:  # a malformed schedule stops the start with its message, not a worker later
+        from apscheduler.triggers.cron import CronTrigger
+        try:
+            CronTrigger.from_crontab(cfg.refresh_cron)
+        except ValueError:
+            print(f"Ошибка: REFRESH_CRON «{cfg.refresh_cron}» — не строка crontab (пример: «0 3 * * *»)", file=sys.stderr)
+            return 1
     try:
         server = create_app(cfg)
         db: Database = server.extensions["iam"]["db"]
@@ -121,7 +156,7 @@ def main() -> int:
         if cfg.demo:
             import cli
             cli.prepare_demo(server)
-    except (DatabaseError, RegistryError) as exc:
+    except (DatabaseError, RegistryError, SchemaOutdated) as exc:
         print(f"Ошибка: {exc}", file=sys.stderr)
         return 1
     print(f"ИАМ: http://{cfg.host}:{cfg.port}/", flush=True)

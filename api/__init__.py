@@ -71,4 +71,35 @@ def _unknown(_rest):
     return error(404, "Не найдено: такого метода API нет")
 
 
-from . import indicators, ratings, tables, tasks  # noqa: E402,F401
+def consistent_reads(app) -> None:
+    """Every GET of the API and the exports answers from one data version.
+
+    A refresh commits all months at once, and each query reads one snapshot; but an answer made of several
+    queries could straddle the commit. So the data version is read before and after the answer is built, and
+    a changed version builds it again (at most twice more). The cache's version is re-read first, so a
+    refresh committed by another process is seen at once, not after the cache's few seconds.
+    """
+    import functools
+
+    from data_access.marts import data_version
+
+    def consistent(view):
+        @functools.wraps(view)
+        def wrapper(*args, **kwargs):
+            iam = app.extensions["iam"]
+            for _ in range(3):
+                iam["cache"].touch()
+                before = data_version(iam["db"])
+                resp = view(*args, **kwargs)
+                if data_version(iam["db"]) == before:
+                    break
+            return resp
+        return wrapper
+
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint.split(".")[0] in ("api_v1", "exports") and "GET" in rule.methods \
+                and not rule.endpoint.endswith("_unknown"):
+            app.view_functions[rule.endpoint] = consistent(app.view_functions[rule.endpoint])
+
+
+from . import admin, indicators, ratings, tables, tasks  # noqa: E402,F401

@@ -24,10 +24,14 @@ def _n(x: int) -> str:
 
 
 def _db() -> Database:
+    """The database, reachable and with the application's tables at this release's revision."""
+    from data_access import app_schema
+    from data_access.migrations import SchemaOutdated
     db: Database = current_app.extensions["iam"]["db"]
     try:
         db.check()
-    except DatabaseError as exc:
+        app_schema.ensure(db)
+    except (DatabaseError, SchemaOutdated) as exc:
         raise CliError(str(exc)) from exc
     return db
 
@@ -94,9 +98,11 @@ def run_demo_data(db: Database, scale: float, seed: int, months: int, end: dt.da
                f"{_n(r.get('patient', 0))} пациентов, {_n(r.get('visit', 0))} посещений, "
                f"{_n(r.get('emd_document', 0))} документов, {_n(r.get('booking', 0))} записей")
     if marts:
+        from data_access.refresh_log import recording
         bar = Bar("Построение витрин")
         try:
-            build_marts(db, progress=bar)
+            with recording(db, "demo-data", by="cli") as rec:
+                rec["rows"] = sum(build_marts(db, progress=bar).values())
         finally:
             bar.close()
     current_app.extensions["iam"]["cache"].clear()
@@ -135,10 +141,13 @@ def register(app: Flask) -> None:
     def build_marts_cmd(month, warm):
         """Построить витрины (все месяцы или один)."""
         from data_access.marts import build_marts
+        from data_access.refresh_log import recording
         db = _db()
         bar = Bar("Построение витрин")
         try:
-            counts = build_marts(db, month, progress=bar)
+            with recording(db, "build-marts", [month] if month else None, by="cli") as rec:
+                counts = build_marts(db, month, progress=bar)
+                rec["rows"] = sum(counts.values())
         except ValueError as exc:
             raise CliError(str(exc)) from exc
         finally:
@@ -175,6 +184,10 @@ def register(app: Flask) -> None:
 
     from . import users as users_cli
     users_cli.register(app)
+    from . import importing
+    importing.register(app)
+    from . import migrate
+    migrate.register(app)
 
 
 def prepare_demo(app: Flask) -> None:

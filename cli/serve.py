@@ -64,6 +64,10 @@ class Server(BaseApplication):
         if self.cfg_iam.warm_cache:
             from .warm import start
             start(app)  # the default views computed in the background, again after every mart rebuild
+        if self.cfg_iam.refresh_cron:
+            from services.refresh import start_schedule
+            # each worker keeps the schedule; the refresh's lock lets one of them run it
+            start_schedule(app.extensions["iam"]["refresher"], self.cfg_iam.refresh_cron, self.cfg_iam.refresh_months)
         return app
 
 

@@ -86,6 +86,12 @@ class Config:
     web_timeout: int = field(default_factory=lambda: _int("WEB_TIMEOUT", 120))
     # a serving process computes the default views of the city and of each district ahead of the first click
     warm_cache: bool = field(default_factory=lambda: _bool("WARM_CACHE", True))
+    # scheduled refresh of the marts of the last REFRESH_MONTHS months in the serving process, a crontab line
+    # ("0 3 * * *": every night at 03:00); empty: off
+    refresh_cron: str = field(default_factory=lambda: os.environ.get("REFRESH_CRON", "").strip())
+    refresh_months: int = field(default_factory=lambda: _int("REFRESH_MONTHS", 2))
+    # where the running app looks for RMIS extracts to import (POST /api/v1/admin/import names a folder in it)
+    import_dir: Path = field(default_factory=lambda: Path(os.environ.get("IMPORT_DIR") or INSTANCE_DIR / "import"))
     testing: bool = False
     secret_key: str | None = None
 

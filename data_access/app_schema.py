@@ -156,22 +156,42 @@ task_history = sa.Table(
     sa.Column("new_value", Text, nullable=True),
 )
 
+# Every refresh of the data (a build of marts, an import, a scheduled refresh) and its outcome.
+data_refresh = sa.Table(
+    "data_refresh", app_metadata,
+    _id("refresh_id", "data_refresh_id_seq"),
+    sa.Column("kind", String(24), nullable=False),        # build-marts, import-data, demo-data, scheduled
+    sa.Column("months", String(200), nullable=True),      # the months rebuilt; empty: all
+    sa.Column("started_at", DateTime, nullable=False),
+    sa.Column("finished_at", DateTime, nullable=True),
+    sa.Column("status", String(8), nullable=False),       # running, ok, failed
+    sa.Column("rows", BigInteger, nullable=True),
+    sa.Column("message", Text, nullable=True),
+    sa.Column("started_by", String(64), nullable=True),
+)
+
 _ready: set[str] = set()
 _lock = threading.Lock()
 
 
 def ensure(db: Database) -> None:
-    """Create the application tables once per database (they are never dropped)."""
+    """The application tables at this release's revision, checked once per database and process.
+
+    An empty database is installed by the migrations; one at another revision raises
+    ``migrations.SchemaOutdated`` (see ``data_access/migrations``). On PostgreSQL the migrations also
+    keep one active target override per indicator, unit and start month with a partial unique index;
+    on DuckDB (no partial indexes) the process-wide write lock serialises saves.
+    """
     if db.url in _ready:
         return
     with _lock:
         if db.url in _ready:
             return
-        with db.engine.begin() as conn:
-            app_metadata.create_all(conn, checkfirst=True)
-            if not db.is_duckdb:
-                # one active override per indicator, unit and start month, even under concurrent saves
-                # (on DuckDB the process-wide write lock serialises saves; it has no partial indexes)
-                conn.execute(sa.text("CREATE UNIQUE INDEX IF NOT EXISTS target_override_active ON target_override "
-                                     "(code, level, unit_id, valid_from) WHERE NOT is_deleted"))
+        from .migrations import require_current
+        require_current(db)
         _ready.add(db.url)
+
+
+def forget(db: Database) -> None:
+    """Check the revision again on next use (after a restore or a migration by another process)."""
+    _ready.discard(db.url)

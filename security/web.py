@@ -14,7 +14,8 @@ from data_access import logins, sessions
 
 from . import audit, tokens, users
 
-PUBLIC_PREFIXES = ("/assets/", "/_dash-component-suites/", "/login", "/_favicon.ico", "/favicon.ico")
+PUBLIC_PREFIXES = ("/assets/", "/_dash-component-suites/", "/login", "/_favicon.ico", "/favicon.ico",
+                   "/healthz", "/readyz")
 STATE_CHANGING = {"POST", "PUT", "PATCH", "DELETE"}
 CSRF_COOKIE = "_csrf_token"  # dash-renderer copies this cookie into the X-CSRFToken header
 

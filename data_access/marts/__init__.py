@@ -22,7 +22,16 @@ The names other modules use are exported here.
 from __future__ import annotations
 
 from .access import sel_booking
-from .build import MART_TABLES, SELECTS, build_marts, create_marts, data_version, refresh_rollups, timings
+from .build import (
+    MART_TABLES,
+    SELECTS,
+    build_marts,
+    create_marts,
+    data_version,
+    refresh_months,
+    refresh_rollups,
+    timings,
+)
 from .rollups import ROLLUPS, table_for
 from .sql import Window
 from .tables import (
@@ -43,7 +52,7 @@ from .tables import (
 from .visits import sel_visits
 
 __all__ = [
-    "MART_TABLES", "ROLLUPS", "SELECTS", "Window", "build_log", "build_marts", "create_marts", "data_version",
+    "MART_TABLES", "ROLLUPS", "SELECTS", "Window", "build_log", "build_marts", "create_marts", "refresh_months", "data_version",
     "mart_booking", "mart_emd_day", "mart_emd_reject", "mart_morbidity", "mart_population", "mart_pregnancy",
     "mart_staff", "mart_visits", "mart_wait_channel", "mart_wait_hist", "mart_wait_spec", "marts",
     "refresh_rollups", "sel_booking", "sel_visits", "table_for", "timings",

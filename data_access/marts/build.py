@@ -72,23 +72,45 @@ def data_months(db: Database) -> tuple[dt.date, dt.date] | None:
 timings: dict[str, float] = {}  # seconds per mart of the last build (for the benchmark)
 
 
-def _build_part(db: Database, name: str, w: Window, now: dt.datetime) -> int:
-    """Replace the window's months of one mart in one transaction; returns the rows inserted."""
+def _build_part(db: Database, name: str, w: Window, now: dt.datetime, conn: sa.Connection | None = None) -> int:
+    """Replace the window's months of one mart in one transaction (or in the caller's); returns the rows inserted."""
+    if conn is None:
+        with db.engine.begin() as c:
+            return _build_part(db, name, w, now, c)
     table = marts.tables[name]
     q = SELECTS[name](w)
     cols = [c.name for c in q.selected_columns]
-    with db.engine.begin() as conn:
-        if not db.is_duckdb:
-            # aggregates of millions of rows hash in memory instead of spilling to disk
-            conn.execute(sa.text("SET LOCAL work_mem = '256MB'"))
-        conn.execute(table.delete().where(w.on(table.c.month)))
-        conn.execute(table.insert().from_select(cols, q))
-        rows = conn.execute(select(month_of(table.c.month), func.count()).where(w.on(table.c.month))
-                            .group_by(month_of(table.c.month))).all()
-        conn.execute(build_log.delete().where(build_log.c.mart == name, w.on(build_log.c.month)))
-        if rows:
-            conn.execute(build_log.insert(), [{"mart": name, "month": m, "rows": n, "built_at": now} for m, n in rows])
+    if not db.is_duckdb:
+        # aggregates of millions of rows hash in memory instead of spilling to disk
+        conn.execute(sa.text("SET LOCAL work_mem = '256MB'"))
+    conn.execute(table.delete().where(w.on(table.c.month)))
+    conn.execute(table.insert().from_select(cols, q))
+    rows = conn.execute(select(month_of(table.c.month), func.count()).where(w.on(table.c.month))
+                        .group_by(month_of(table.c.month))).all()
+    conn.execute(build_log.delete().where(build_log.c.mart == name, w.on(build_log.c.month)))
+    if rows:
+        conn.execute(build_log.insert(), [{"mart": name, "month": m, "rows": n, "built_at": now} for m, n in rows])
     return sum(n for _, n in rows)
+
+
+def refresh_months(db: Database, first: dt.date, last: dt.date) -> dict[str, int]:
+    """Rebuild every mart (and rollup) for the months first…last in ONE transaction, for a serving database.
+
+    Readers see the old numbers until the commit and the new ones after it, never a mix of marts (each
+    query reads one snapshot); the data version (``mart_build_log``) changes at the same commit, so cached
+    values switch at once. Months outside the data are refused (ValueError, Russian).
+    """
+    create_marts(db)
+    span = data_months(db)
+    if span is None:
+        raise ValueError("В базе нет первичных данных: сначала загрузите их (flask --app app demo-data)")
+    first, last = first.replace(day=1), last.replace(day=1)
+    if first > last or first < span[0] or last > span[1]:
+        raise ValueError(f"Месяцы {first:%m.%Y}–{last:%m.%Y} вне периода данных {span[0]:%m.%Y}–{span[1]:%m.%Y}")
+    w, now = Window(first, last), dt.datetime.now().replace(microsecond=0)
+    # not db.write(): the app's own small writes (sign-ins, audit) touch other tables and need not wait
+    with db.engine.begin() as conn:
+        return {name: _build_part(db, name, w, now, conn) for name in SELECTS}
 
 
 def build_marts(db: Database, month: dt.date | None = None, *,
