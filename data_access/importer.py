@@ -44,13 +44,7 @@ Progress = Callable[[str, int, int], None]
 
 EXAMPLES = 5  # line numbers and values quoted per problem
 
-# The date that places a fact row in a month: the same columns the marts group the table by
-# (and ``status.PERIOD_COLUMNS``); a load replaces exactly these months.
-MONTH_COLUMNS = {
-    "care_episode": "opened_date", "visit": "visit_date", "slot": "slot_start", "booking": "booked_at",
-    "emd_document": "created_at", "pregnancy": "registered_date", "pregnancy_visit": "visit_date",
-    "dispensary_exam": "stage1_end", "vaccination": "vacc_date", "cancer_screening": "test_date",
-}
+MONTH_COLUMNS = schema.MONTH_COLUMNS  # a load replaces exactly the months these dates fall in
 
 # Columns holding a code of a reference table, by column name: (table, key column, what it is).
 REFERENCES = {
@@ -83,10 +77,6 @@ class ImportRefused(ValueError):
 
 
 # ---------------------------------------------------------------- the report
-def _num(n: int) -> str:
-    return fmt.number(n)
-
-
 @dataclass
 class Problem:
     """One kind of problem in one file (and column), with its count and the first examples."""
@@ -105,7 +95,7 @@ class Problem:
         more = " …" if self.count > len(self.lines) else ""
         lines = f"{plural(len(self.lines), 'строка', 'строки', 'строки')} {', '.join(map(str, self.lines))}{more}"
         vals = f"; значения: {', '.join('«' + v + '»' for v in self.values)}" if self.values else ""
-        return f"{head}{_num(self.count)} {word}: {self.what} ({lines}{vals})"
+        return f"{head}{fmt.number(self.count)} {word}: {self.what} ({lines}{vals})"
 
 
 @dataclass
@@ -138,7 +128,7 @@ class Report:
         """The report in Russian: a headline and one line per problem, grouped by file."""
         if self.ok:
             months = ", ".join(f"{m:%m.%Y}" for m in self.months) or "—"
-            return (f"Проверка пройдена: файлов {len(self.rows)}, строк {_num(sum(self.rows.values()))}, "
+            return (f"Проверка пройдена: файлов {len(self.rows)}, строк {fmt.number(sum(self.rows.values()))}, "
                     f"месяцы: {months}")
         files = {p.file for p in self.problems}
         out = [f"Данные не загружены, база не изменена. Проблем: {len(self.problems)} "

@@ -77,11 +77,3 @@ def exclusive(db: Database):
             if got:
                 c.execute(sa.text("SELECT pg_advisory_unlock(7240514)"))
             c.commit()
-
-
-def last_success(db: Database) -> dict | None:
-    ensure(db)
-    with db.engine.connect() as c:
-        r = c.execute(sa.select(data_refresh).where(data_refresh.c.status == "ok")
-                      .order_by(data_refresh.c.refresh_id.desc()).limit(1)).mappings().first()
-    return dict(r) if r else None

@@ -366,6 +366,14 @@ cancer_screening = T(
 )
 
 FACT_TABLES = [t for t in metadata.sorted_tables if t.info["kind"] == "fact"]
+
+# The date that places a fact row in a month: the column the marts group the table by, the period the
+# data-status page shows, and the months a file import replaces.
+MONTH_COLUMNS = {
+    "care_episode": "opened_date", "visit": "visit_date", "slot": "slot_start", "booking": "booked_at",
+    "emd_document": "created_at", "pregnancy": "registered_date", "pregnancy_visit": "visit_date",
+    "dispensary_exam": "stage1_end", "vaccination": "vacc_date", "cancer_screening": "test_date",
+}
 REFERENCE_TABLES = [t for t in metadata.sorted_tables if t.info["kind"] == "reference"]
 CONTRACT_TABLES = list(metadata.sorted_tables)
 

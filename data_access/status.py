@@ -10,9 +10,9 @@ from . import marts, schema
 from .db import Database
 from .setup import table_exists
 
-PERIOD_COLUMNS = {"visit": "visit_date", "care_episode": "opened_date", "booking": "booked_at",
-                  "emd_document": "created_at", "pregnancy": "registered_date", "dispensary_exam": "stage1_end",
-                  "vaccination": "vacc_date"}
+# the fact tables whose date range the data-status page shows
+PERIOD_COLUMNS = {t: schema.MONTH_COLUMNS[t] for t in ("visit", "care_episode", "booking", "emd_document", "pregnancy",
+                                                       "dispensary_exam", "vaccination")}
 
 
 @dataclass

@@ -197,6 +197,15 @@ def city_app(dbs, city, tmp_path_factory):
 
 
 @pytest.fixture
+def app(city_copy, make_app):
+    """An app on a private copy of the city that a test may change, with the test users (``app.places``)."""
+    a = make_app(city_copy, login_failure_delay=0)
+    with a.app_context():
+        a.places = create_users(city_copy)
+    return a
+
+
+@pytest.fixture
 def client_as(city_app):
     """A test client signed in as a given user."""
     def _as(name: str):

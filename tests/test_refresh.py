@@ -21,14 +21,6 @@ def values(resp) -> tuple:
     return tuple((r["unit_id"], r["value"]) for r in resp.get_json()["rows"])
 
 
-@pytest.fixture
-def app(city_copy, make_app):
-    a = make_app(city_copy, login_failure_delay=0)
-    with a.app_context():
-        a.places = create_users(city_copy)
-    return a
-
-
 def signed_in(app, name: str):
     c = app.test_client()
     assert login(c, name).status_code == 302

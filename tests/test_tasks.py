@@ -11,17 +11,9 @@ from data_access.scope import ScopeError
 from metrics import evaluate as E
 from security import users
 from services import control
-from tests.conftest import create_users, csrf_header, login
+from tests.conftest import csrf_header, login
 
 CODE = "emk_coverage"
-
-
-@pytest.fixture
-def app(city_copy, make_app):
-    a = make_app(city_copy, login_failure_delay=0)
-    with a.app_context():
-        a.places = create_users(city_copy)
-    return a
 
 
 @pytest.fixture

@@ -11,6 +11,7 @@ migrated: they are rebuilt from data. Rules:
 """
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -35,14 +36,16 @@ def _config() -> Config:
     return cfg
 
 
+@functools.cache  # the release's scripts do not change while it runs; /readyz asks on every probe
 def head() -> str:
     """The newest revision this release knows."""
     return ScriptDirectory.from_config(_config()).get_current_head()
 
 
-def revisions() -> list[str]:
+@functools.cache
+def revisions() -> tuple[str, ...]:
     """Every revision of this release, oldest first."""
-    return [s.revision for s in reversed(list(ScriptDirectory.from_config(_config()).walk_revisions()))]
+    return tuple(s.revision for s in reversed(list(ScriptDirectory.from_config(_config()).walk_revisions())))
 
 
 def current(db: Database, conn: sa.Connection | None = None) -> str | None:
