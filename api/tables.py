@@ -24,6 +24,11 @@ SUBJECTS = {
                   {"level", "id", "period", "date", "weeks"}),
     "morbidity": ({"places": "morb-places", "tree": "morb-tree", "top": "morb-top", "growth": "morb-growth",
                    "age-sex": "morb-age-sex"}, {"level", "id", "period", "icd", "sex", "age"}),
+    "prevention": ({"vaccination": "prev-calendar", "vaccination-units": "prev-vacc-units",
+                    "dispensary": "prev-disp-units", "dispensary-months": "prev-disp-months", "form-1000": "prev-form1000",
+                    "children": "prev-children", "screening": "prev-screening", "screening-units": "prev-screen-units",
+                    "worklist": "prev-worklist", "areas": "prev-areas"},
+                   {"level", "id", "period", "program", "date", "kinds"}),
 }
 
 

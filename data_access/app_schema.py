@@ -1,4 +1,5 @@
-"""The application's own tables: users, API tokens, the audit log, targets and control tasks.
+"""The application's own tables: users, API tokens, the audit log, targets, control tasks, the refresh log and
+the invitation statuses of the prevention worklist.
 
 Unlike the contract tables (replaced by ``demo-data``), these hold what people saved and are
 never dropped by data loads.
@@ -168,6 +169,21 @@ data_refresh = sa.Table(
     sa.Column("rows", BigInteger, nullable=True),
     sa.Column("message", Text, nullable=True),
     sa.Column("started_by", String(64), nullable=True),
+)
+
+# Invitations of the prevention worklist (issue 18): every status set on a patient's due item, never updated
+# or deleted; the current status of (patient, item) is its latest event (the largest id). "none" takes the
+# item back to no status.
+invitation_event = sa.Table(
+    "invitation_event", app_metadata,
+    _id("event_id", "invitation_event_id_seq", big=True),
+    sa.Column("patient_id", BigInteger, nullable=False, index=True),
+    sa.Column("item", String(64), nullable=False),        # vacc:DTP2, disp:2026, stage2:<exam>, screen:…, followup:…
+    sa.Column("mo_id", Integer, nullable=False, index=True),  # the organisation the patient is attached to
+    sa.Column("status", String(16), nullable=False),      # invited, refused, moved, done_elsewhere, none
+    sa.Column("comment", String(400), nullable=True),
+    sa.Column("set_at", DateTime, nullable=False),
+    sa.Column("set_by", String(64), nullable=False),
 )
 
 _ready: set[str] = set()

@@ -125,6 +125,8 @@ patient = T(
     C("birth_date", Date, "Дата рождения"),
     C("district_id", SmallInteger, "Район проживания"),
     C("attach_mo_id", Integer, "МО прикрепления (первичное звено); пусто — не прикреплён", nullable=True),
+    C("area_doctor_id", Integer, "Участковый врач (терапевт, педиатр, ВОП) участка, к которому прикреплён пациент; "
+      "пусто — участок не указан", nullable=True),
     doc="Прикреплённое население: пациенты с полом, датой рождения и МО прикрепления.",
     source="Регистр прикреплённого населения (ТФОМС / РМИС)",
     mapping="Представление над регистром прикрепления, без персональных данных (ФИО, СНИЛС не нужны модулю).",
@@ -317,6 +319,21 @@ prevention_plan = T(
     mapping="Годовой план по МО и программе.",
 )
 
+prevention_plan_band = T(
+    "prevention_plan_band",
+    C("year", SmallInteger, "Год плана", primary_key=True, autoincrement=False),
+    C("mo_id", Integer, "МО", primary_key=True, autoincrement=False),
+    C("program", String(12), "Программа (как в плане)", primary_key=True),
+    C("age_band", String(6), "Возрастная группа формы № 131/о: 18-34, 35-39, 40-54, 55-59, 60-64, 65-74, 75+; "
+      "для несовершеннолетних 0-4, 5-9, 10-14, 15-17", primary_key=True),
+    C("sex", String(1), "Пол: M, F", primary_key=True),
+    C("planned", Integer, "Плановое число осмотренных за год"),
+    doc="План профилактических мероприятий по возрастным группам и полу (форма № 131/о, таблица 1000); "
+        "по МО и программе в сумме равен годовому плану.",
+    source="Планы ТФОМС / КЗ (поимённые списки на год)",
+    mapping="Годовой план МО, разложенный по возрастным группам и полу.",
+)
+
 dispensary_exam = T(
     "dispensary_exam",
     C("exam_id", BigInteger, "Код осмотра"),
@@ -330,6 +347,11 @@ dispensary_exam = T(
     C("stage2_referred", Boolean, "Направлен на II этап"),
     C("stage2_end", Date, "Завершение II этапа", nullable=True),
     C("health_group", String(4), "Группа здоровья: I, II, IIIa, IIIb"),
+    C("stage2_result", String(8), "Итог II этапа для направленных: full — пройден полностью, partial — частично, "
+      "none — не пройден; пусто — не направлен или II этап ещё идёт", nullable=True),
+    C("pathology_found", Boolean, "Выявлено заболевание (впервые) по итогам осмотра", nullable=True),
+    C("risk_factors", String(80), "Выявленные факторы риска — коды МКБ-10 через запятую (E78, R73.9, Z72.0, Z72.4, "
+      "R63.5, E66, Z72.3, Z72.1, R54); пусто — не выявлены", nullable=True),
     doc="Профилактические осмотры и диспансеризация (I и II этапы).",
     source="Подсистема «Диспансеризация» РМИС (карта 131/у)",
     mapping="Одна строка на карту учёта диспансеризации.",
@@ -341,12 +363,28 @@ vaccination = T(
     C("vacc_id", BigInteger, "Код прививки"),
     C("patient_id", BigInteger, "Пациент"),
     C("mo_id", Integer, "МО"),
-    C("vaccine", String(8), "Прививка: MMR1 — корь V1 (12 мес.), MMR2 — корь RV (6 лет), "
-      "DTP1 — АКДС V1 (3 мес.), FLU — грипп"),
+    C("vaccine", String(8), "Прививка — код дозы национального календаря (HEPB1…3, BCG, PCV1, PCV2, PCVR, DTP1…3, "
+      "DTPR1, POL1…3, POLR1…3, MMR1, MMR2, ADSR2, ADSR3; см. раздел «Национальный календарь»), ADSM — АДС-М "
+      "взрослым, FLU — грипп"),
     C("vacc_date", Date, "Дата"),
     doc="Проведённые профилактические прививки.",
     source="Подсистема «Иммунопрофилактика» РМИС",
     mapping="Одна строка на введённую дозу.",
+    kind="fact",
+)
+
+vaccination_exemption = T(
+    "vaccination_exemption",
+    C("exemption_id", BigInteger, "Код записи"),
+    C("patient_id", BigInteger, "Пациент"),
+    C("mo_id", Integer, "МО, оформившая отказ или отвод"),
+    C("vaccine", String(8), "Прививка (код дозы или серии: DTP, MMR…); пусто — все прививки", nullable=True),
+    C("kind", String(8), "Вид: refusal — отказ законного представителя, medical — медицинский отвод"),
+    C("start_date", Date, "Дата оформления"),
+    C("end_date", Date, "Действует по (для временного отвода); пусто — бессрочно", nullable=True),
+    doc="Отказы от прививок и медицинские отводы.",
+    source="Подсистема «Иммунопрофилактика» РМИС",
+    mapping="Одна строка на оформленный отказ или отвод.",
     kind="fact",
 )
 
@@ -359,6 +397,8 @@ cancer_screening = T(
     C("test", String(12), "Исследование: cytology, mammography, fobt, psa, egds"),
     C("test_date", Date, "Дата"),
     C("result", String(10), "Результат: normal, pathology"),
+    C("followup_date", Date, "Дата диагностического шага по положительному результату (консультация онколога, "
+      "уточняющее исследование); пусто — не проведён или результат нормальный", nullable=True),
     doc="Онкоскрининги в рамках диспансеризации (форма 131/у).",
     source="Подсистема «Диспансеризация» РМИС",
     mapping="Одна строка на исследование.",
@@ -373,6 +413,7 @@ MONTH_COLUMNS = {
     "care_episode": "opened_date", "visit": "visit_date", "slot": "slot_start", "booking": "booked_at",
     "emd_document": "created_at", "pregnancy": "registered_date", "pregnancy_visit": "visit_date",
     "dispensary_exam": "stage1_end", "vaccination": "vacc_date", "cancer_screening": "test_date",
+    "vaccination_exemption": "start_date",
 }
 REFERENCE_TABLES = [t for t in metadata.sorted_tables if t.info["kind"] == "reference"]
 CONTRACT_TABLES = list(metadata.sorted_tables)
@@ -383,5 +424,7 @@ PG_INDEXES = [
     ("booking", ["booked_at"]), ("slot", ["slot_start"]), ("emd_document", ["created_at"]),
     ("pregnancy", ["registered_date"]), ("pregnancy_visit", ["pregnancy_id"]),
     ("dispensary_exam", ["stage1_end"]), ("vaccination", ["vacc_date"]), ("patient", ["attach_mo_id"]),
+    ("vaccination", ["patient_id"]), ("vaccination_exemption", ["patient_id"]), ("dispensary_exam", ["patient_id"]),
+    ("cancer_screening", ["patient_id"]), ("patient", ["area_doctor_id"]), ("visit", ["patient_id", "visit_date"]),
     ("care_episode", ["episode_id"]), ("booking", ["slot_id"]), ("slot", ["slot_id"]), ("emd_document", ["episode_id"]),
 ]

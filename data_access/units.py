@@ -54,6 +54,7 @@ PATHS: dict[str, tuple[str, ...]] = {
     "emk": ("region", "district", "mo", "dept", "doctor"),
     "access": ("region", "district", "mo", "spec", "doctor"),
     "pregnancy": ("region", "district", "mo", "doctor"),
+    "prevention": ("region", "district", "mo", "doctor"),
     "morbidity": ("region", "district", "mo"),
 }
 

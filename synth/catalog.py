@@ -313,3 +313,55 @@ REJECTION_REASONS_FEDERAL = [
     "Врач не найден в ФРМР",
     "Документ с таким идентификатором уже зарегистрирован",
 ]
+
+# ---------------------------------------------------------------- prevention and vaccination
+# The участок doctor of an attached patient (schema: patient.area_doctor_id).
+AREA_ADULT_SPECIALTIES = ["therapist", "gp"]
+AREA_CHILD_SPECIALTIES = ["pediatrician"]
+
+# The yearly prevention plan of the city at full scale (facts §4, SPb 2025: 2.33 M adults, of which the
+# split into dispensarisation and check-ups is set so that check-ups (adult and children's) per resident
+# come to the ОМС norm of 0.311 (facts §1); 311 k in-depth; 1.03 M children). Each organisation's plan is
+# its eligible attached population times the city share, with a little noise.
+PLAN_FULL = {"disp": 1_470_000, "prof": 860_000, "deep": 311_000, "child_prof": 1_030_000}
+PLAN_MO_NOISE = 0.04  # lognormal sigma of an organisation's plan share
+# Who of the eligible comes (relative weights): older people and women come more, young men less.
+EXAM_BAND_WEIGHT = {"18-34": 0.8, "35-39": 0.9, "40-54": 1.0, "55-59": 1.1, "60-64": 1.2, "65-74": 1.25,
+                    "75+": 0.9, "0-4": 1.0, "5-9": 1.0, "10-14": 1.0, "15-17": 0.95}
+EXAM_FEMALE_WEIGHT = 1.15
+# Health groups (I, II, IIIa, IIIb) by age of the adult (< 40, 40–64, 65+) and for children.
+HEALTH_GROUP_P = {"young": (0.40, 0.30, 0.25, 0.05), "middle": (0.15, 0.27, 0.48, 0.10),
+                  "old": (0.03, 0.12, 0.68, 0.17), "child": (0.28, 0.55, 0.14, 0.03)}
+STAGE2_REFERRAL_P = (0.06, 0.24, 0.33, 0.38)    # by health group, disp and deep only (≈ 25 %)
+STAGE2_RESULT_P = (0.72, 0.15)                  # full, partial (rest none) in a good organisation
+PATHOLOGY_P = (0.02, 0.05, 0.25, 0.35)           # a disease found, by health group
+# Risk factors (ICD-10): women's rate at 18–39, 40–64, 65+ and the men's multiplier. R54 is 65+ only.
+RISK_FACTOR_RATES = {"E78": ((0.06, 0.22, 0.30), 1.0), "R73.9": ((0.02, 0.06, 0.09), 1.0),
+                     "Z72.0": ((0.12, 0.09, 0.03), 2.0), "Z72.4": ((0.09, 0.10, 0.08), 1.2),
+                     "R63.5": ((0.12, 0.17, 0.15), 1.1), "E66": ((0.05, 0.11, 0.13), 0.9),
+                     "Z72.3": ((0.10, 0.12, 0.18), 1.0), "Z72.1": ((0.01, 0.02, 0.01), 3.0)}
+CHILD_RISK_FACTOR_RATES = {"R63.5": 0.06, "E66": 0.03}
+# Cancer screening inside dispensarisation: the share of the due who are tested, and positives.
+SCREEN_TAKE = {"cytology": 0.9, "mammography": 0.8, "fobt": 0.75, "psa": 0.9, "egds": 0.85}
+SCREEN_POSITIVE = {"cytology": 0.045, "mammography": 0.025, "fobt": 0.05, "psa": 0.035, "egds": 0.02}
+FOLLOWUP_P = (0.75, 0.10)  # a positive's diagnostic step: within followup_days, later (rest: none yet)
+
+# Vaccination by the national calendar (core.prevention.CALENDAR).
+SERIES_START_EXTRA = 0.02      # a series is started a little more often than the organisation's coverage
+HESITANT_SHARE = 0.35          # × (1 − coverage): children of hesitant families, who start few series
+HESITANT_START_P = 0.3
+DOSE_CONTINUE = {"HEPB": 0.99, "TB": 1.0, "PCV": 0.985, "DTP": 0.992, "POL": 0.992, "MMR": 0.965}
+DOSE_EARLY_P = 0.03            # given up to a week early (never before the previous dose + interval)
+DOSE_LATE_P = 0.08             # the first dose of a series late by months (more in lagging organisations)
+DOSE_LATE_DAYS = (30, 180)
+DOSE_LATE_NEXT_P = 0.04        # a later dose late by months on its own (besides following a late one)
+DOSE_LATE_NEXT_DAYS = (30, 100)
+DOSE_DELAY_MEAN_DAYS = 9       # otherwise within a few weeks of the due age
+REFUSAL_P = 0.012              # per child (more in lagging organisations)
+REFUSAL_TARGET_P = (0.45, 0.35)  # all vaccines, one series (rest: one dose)
+REFUSAL_SERIES = {"MMR": 0.45, "DTP": 0.2, "POL": 0.1, "HEPB": 0.1, "PCV": 0.1, "TB": 0.05}
+REFUSAL_WITHDRAWN_P = 0.15
+MEDICAL_TEMP_P = 0.01
+MEDICAL_PERMANENT_P = 0.002
+MEDICAL_PERMANENT_SERIES = {"MMR": 0.4, "TB": 0.2, "DTP": 0.2, "POL": 0.1, "PCV": 0.1}
+ADSM_P = 0.6                   # adults with an АДС-М dose in the last 10 years

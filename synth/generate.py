@@ -121,11 +121,14 @@ def generate(db: Database, *, scale: float, seed: int, months: int, end_month: d
     load(schema.pregnancy, preg)
     load(schema.pregnancy_visit, pvis)
     progress("Диспансеризация и прививки", 3, steps)
-    plan, exams, screening = prevention(st, patients, seed, start, end, cal)
+    plan, plan_band, exams, screening = prevention(st, patients, scale, seed, start, end, cal)
     load(schema.prevention_plan, plan)
+    load(schema.prevention_plan_band, plan_band)
     exam_episode = np.zeros(len(exams) + 1, dtype=np.int64)  # filled as the months produce the episodes
     load(schema.cancer_screening, screening)
-    load(schema.vaccination, vaccinations(st, patients, seed, start, end))
+    vacc, exemption = vaccinations(st, patients, seed, start, end)
+    load(schema.vaccination, vacc)
+    load(schema.vaccination_exemption, exemption)
     gen = ActivityGenerator(st, patients, scale, seed, start, end, cal, preg, exams)
     ids = Ids()
     for k in range(months):

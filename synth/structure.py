@@ -189,10 +189,10 @@ def mo_factors(mo: pd.DataFrame, seed: int) -> pd.DataFrame:
     weakness = rng.normal(0, 1, n) + district_shift[mo["district_idx"].to_numpy()]
     weakness[mo["kind"].to_numpy() == "private"] += 0.4
 
-    def lag(share):
-        # a domain lags where weakness plus its own noise is in the top ``share``
+    def lag(share, among=None):
+        # a domain lags where weakness plus its own noise is in the top ``share`` (of ``among``)
         z = 0.65 * weakness + 0.75 * rng.normal(0, 1, n)
-        return z > np.quantile(z, 1 - share)
+        return z > np.quantile(z if among is None else z[among], 1 - share)
 
     f = pd.DataFrame({"weakness": weakness})
     lag_docs = lag(0.12)
@@ -213,8 +213,12 @@ def mo_factors(mo: pd.DataFrame, seed: int) -> pd.DataFrame:
     lag_preg = lag(0.2)
     f["preg_late"] = np.where(lag_preg, rng.uniform(0.3, 0.45, n), rng.uniform(0.08, 0.18, n))
     f["preg_miss"] = np.where(lag_preg, rng.uniform(0.15, 0.3, n), rng.uniform(0.03, 0.08, n))
-    f["prev_completion"] = np.where(lag(0.15), rng.uniform(0.62, 0.8, n), np.clip(rng.normal(0.93, 0.035, n), 0.82, 1.02))
-    f["vacc_cov"] = np.where(lag(0.1), rng.uniform(0.84, 0.92, n), np.clip(rng.normal(0.972, 0.01, n), 0.94, 0.995))
+    # prevention and vaccination lag among the organisations that do them (with attachment; children's for the
+    # calendar), so that every city has some at any seed
+    attached = mo["has_attachment"].to_numpy()
+    children = (mo["kind"] == "children_polyclinic").to_numpy()
+    f["prev_completion"] = np.where(lag(0.15, attached), rng.uniform(0.62, 0.8, n), np.clip(rng.normal(1.02, 0.03, n), 0.9, 1.08))
+    f["vacc_cov"] = np.where(lag(0.12, children), rng.uniform(0.86, 0.93, n), np.clip(rng.normal(0.97, 0.008, n), 0.95, 0.99))
     return f
 
 
@@ -264,7 +268,45 @@ def build_patients(st: Structure, scale: float, seed: int, ref_date: dt.date) ->
         "attach_mo_id": pd.array(attach[perm], dtype="Int64"),
     })
     out.loc[out["attach_mo_id"] == 0, "attach_mo_id"] = pd.NA
+    out["area_doctor_id"] = area_doctors(st, out, seed, ref_date)
     return out
+
+
+def area_doctors(st: Structure, patients: pd.DataFrame, seed: int, ref_date: dt.date) -> pd.Series:
+    """The участок doctor of each attached patient: a therapist or GP of his organisation for an adult,
+    a paediatrician for a child (under 18 at ``ref_date``); the organisation's patients are split evenly
+    between its участок doctors in a random order. Null where not attached or no such doctor works there."""
+    rng = rng_for(seed, "area-doctor")
+    n = len(patients)
+    attach = patients["attach_mo_id"].fillna(0).to_numpy().astype(np.int64)
+    child = patients["birth_date"].to_numpy().astype("datetime64[D]") > _years_before(ref_date, 18)
+    out = np.zeros(n, dtype=np.int64)
+    doc = st.doctor
+    for is_child, specs in ((False, cat.AREA_ADULT_SPECIALTIES), (True, cat.AREA_CHILD_SPECIALTIES)):
+        ids = [cat.SPEC_ID[c] for c in specs]
+        pool = doc[doc["specialty_id"].isin(ids)].sort_values("doctor_id")
+        by_mo = {m: g["doctor_id"].to_numpy() for m, g in pool.groupby("mo_id")}
+        sel = np.flatnonzero((attach > 0) & (child == is_child))
+        order = sel[np.argsort(attach[sel], kind="stable")]
+        mos, start, count = np.unique(attach[order], return_index=True, return_counts=True)
+        for mo_id, a, k in zip(mos, start, count):
+            docs = by_mo.get(int(mo_id))
+            if docs is None:
+                continue
+            members = rng.permutation(order[a:a + k])
+            # equal blocks: the i-th of k patients goes to doctor floor(i × d / k)
+            out[members] = docs[(np.arange(k) * len(docs)) // k]
+    res = pd.array(out, dtype="Int64")
+    res[out == 0] = pd.NA
+    return pd.Series(res, index=patients.index)
+
+
+def _years_before(d: dt.date, years: int) -> np.datetime64:
+    try:
+        back = d.replace(year=d.year - years)
+    except ValueError:  # 29 February
+        back = d.replace(year=d.year - years, day=28)
+    return np.datetime64(back, "D")
 
 
 def district_population(patients: pd.DataFrame, years: list[int]) -> pd.DataFrame:

@@ -9,7 +9,7 @@ from data_access.db import Database
 
 DATE_COLS = {"visit_date", "opened_date", "closed_date", "birth_date", "lmp_date", "registered_date", "outcome_date",
              "screening1_date", "screening2_date", "screening3_date", "stage1_start", "stage1_end", "stage2_end",
-             "vacc_date", "test_date", "day", "month"}
+             "vacc_date", "test_date", "day", "month", "followup_date", "start_date", "end_date"}
 TS_COLS = {"closed_at", "booked_at", "slot_start", "published_at", "created_at", "signed_at", "sent_at", "status_at",
            "built_at"}
 

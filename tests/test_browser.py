@@ -161,6 +161,31 @@ def test_pregnancy_page_with_the_worklist(dash_duo, city_app):
     assert clean_log(dash_duo) == []
 
 
+def test_prevention_from_the_district_to_the_list_of_whom_to_invite(dash_duo, task_app):
+    """A district manager opens prevention on his district, drills to an organisation, opens «Кого пригласить»
+    and marks a person as invited; the mark is saved."""
+    sign_in(dash_duo, task_app, "kolpino")
+    open_page(dash_duo, "/prevention?tab=dispensary&period=2026")
+    wait_text(dash_duo, "#prev-subtitle", "Колпинский")
+    names = dash_duo.find_elements("#prev-disp-units-table td[data-dash-column='name']")
+    assert names
+    target = names[0].text
+    click(dash_duo, names[0])
+    wait_url(dash_duo, "level=mo")
+    wait_text(dash_duo, "#prev-subtitle", target)
+    tab = next(x for x in dash_duo.find_elements("#prev-tab a.nav-link") if "Кого пригласить" in x.text)
+    click(dash_duo, tab)
+    wait_url(dash_duo, "tab=worklist")
+    dash_duo.wait_for_element("#prev-areas-table", timeout=20)
+    dash_duo.wait_for_element("#prev-worklist-table-csv", timeout=20)
+    box = dash_duo.find_elements("#prev-worklist-table td.dash-select-cell input")[0]
+    click(dash_duo, box)
+    click(dash_duo, dash_duo.find_element("#prev-save-status"))
+    wait_text(dash_duo, "#prev-status-saved", "Сохранено отметок: 1")
+    wait_text(dash_duo, "#prev-worklist-table", "приглашён")
+    assert clean_log(dash_duo) == []
+
+
 def test_morbidity_tile_map_and_icd_drill(dash_duo, city_app):
     sign_in(dash_duo, city_app, "chair")
     d = dash_duo.driver
@@ -191,7 +216,8 @@ def test_every_page_opens_on_the_persons_own_unit(dash_duo, city_app, login):
     sign_in(dash_duo, city_app, login)
     d = dash_duo.driver
     wait_text(dash_duo, "#home-title", own)
-    for path, prefix in (("/emk", "emk"), ("/access", "acc"), ("/pregnancy", "preg"), ("/morbidity", "morb")):
+    for path, prefix in (("/emk", "emk"), ("/access", "acc"), ("/pregnancy", "preg"), ("/morbidity", "morb"),
+                         ("/prevention", "prev")):
         open_page(dash_duo, path)
         wait_text(dash_duo, f"#{prefix}-subtitle", own)
         wait_text(dash_duo, f"#{prefix}-breadcrumbs", district)

@@ -8,9 +8,11 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
+from core import prevention as prev
 from data_access.db import Database
 from synth import catalog as cat
 from synth.generate import GenerationError, generate, validate
+from synth.programs import add_months
 from synth.structure import build_patients, build_structure
 from tests.conftest import CITY
 from tests.helpers import frame
@@ -21,7 +23,8 @@ END = pd.Timestamp(CITY["end_month"]) + pd.offsets.MonthEnd(0)
 def _digest(db: Database) -> dict:
     out = {}
     with db.engine.connect() as c:
-        for t in ("visit", "emd_document", "booking", "pregnancy", "dispensary_exam"):
+        for t in ("visit", "emd_document", "booking", "pregnancy", "dispensary_exam", "vaccination",
+                  "vaccination_exemption", "cancer_screening", "patient"):
             rows = c.execute(sa.text(f"select * from {t} order by 1")).fetchall()
             out[t] = hashlib.md5(repr(rows).encode()).hexdigest()
     return out
@@ -87,7 +90,8 @@ def raw(city):
     _, db = city
     return {t: frame(db, t) for t in ("patient", "visit", "care_episode", "booking", "emd_document", "pregnancy",
                                       "pregnancy_visit", "dispensary_exam", "prevention_plan", "mo", "calendar",
-                                      "slot", "specialty", "doctor")}
+                                      "slot", "specialty", "doctor", "prevention_plan_band", "vaccination",
+                                      "vaccination_exemption", "cancer_screening")}
 
 
 def test_nothing_happens_after_the_end_of_history(raw):
@@ -215,3 +219,227 @@ def test_dispensary_plan_is_mostly_done_by_year_end(raw):
     ratio = done / planned
     assert ((ratio > 0.8) & (ratio < 1.0)).all(), ratio.to_dict()
     assert 0.1 < x.loc[x["program"] == "disp", "stage2_referred"].mean() < 0.3
+
+
+# ---------------------------------------------------------------- prevention and vaccination (issue 18)
+def _dates(df: pd.DataFrame, *cols) -> pd.DataFrame:
+    df = df.copy()
+    for c in cols:
+        df[c] = pd.to_datetime(df[c])
+    return df
+
+
+def test_array_due_dates_match_the_declared_rule():
+    births = pd.to_datetime(["2024-02-29", "2023-01-31", "2020-08-31", "2019-12-31", "2025-03-15"])
+    arr = births.to_numpy().astype("datetime64[D]")
+    for d in prev.CALENDAR:
+        got = pd.to_datetime(add_months(arr, d.months, d.days)).date
+        assert list(got) == [d.due(b.date()) for b in births], d.code
+
+
+def test_plan_bands_sum_to_the_plan(raw):
+    plan, band = raw["prevention_plan"], raw["prevention_plan_band"]
+    assert set(band["age_band"]) <= {b for b, _, _ in prev.AGE_BANDS + prev.CHILD_BANDS}
+    assert set(band["sex"]) <= {"F", "M"}
+    assert not band.duplicated(["year", "mo_id", "program", "age_band", "sex"]).any()
+    sums = band.groupby(["year", "mo_id", "program"])["planned"].sum()
+    got = plan.set_index(["year", "mo_id", "program"])["planned"]
+    assert (sums.reindex(got.index, fill_value=0) == got).all()
+    assert sums.index.isin(got.index).all()
+    child = band["program"] == "child_prof"
+    assert set(band.loc[child, "age_band"]) <= {b for b, _, _ in prev.CHILD_BANDS}
+    assert set(band.loc[~child, "age_band"]) <= {b for b, _, _ in prev.AGE_BANDS}
+    assert (band["planned"] >= 0).all()
+
+
+def test_plan_calibrated_to_the_city(raw):
+    plan, x = raw["prevention_plan"], raw["dispensary_exam"]
+    scale = CITY["scale"]
+    p25 = plan[plan["year"] == 2025].groupby("program")["planned"].sum()
+    assert abs(p25[["disp", "prof"]].sum() / (2_330_000 * scale) - 1) < 0.05  # facts §4: 2.33 M adults
+    assert abs(p25["deep"] / (311_000 * scale) - 1) < 0.08
+    by_oct20 = ((x["stage1_end"] >= "2025-01-01") & (x["stage1_end"] <= "2025-10-20")).sum() / p25.sum()
+    assert 0.68 < by_oct20 < 0.83  # facts §4: 75.7 % by 20 October
+    last = x[x["stage1_end"] > END - pd.DateOffset(years=1)]
+    per = last["program"].isin(["prof", "child_prof"]).sum() / len(raw["patient"])
+    assert 0.25 < per < 0.37  # facts §1: 0.311 check-ups per insured person
+
+
+def test_exam_eligibility_follows_the_rules(raw):
+    x, p = raw["dispensary_exam"], raw["patient"].set_index("patient_id")
+    age = x["stage1_start"].dt.year - p.loc[x["patient_id"], "birth_date"].dt.year.to_numpy()
+    due = age.map(prev.disp_due)
+    assert due[x["program"] == "disp"].all()
+    assert not due[x["program"] == "prof"].any()
+    assert (age[x["program"].isin(prev.ADULT_PROGRAMS)] >= 18).all()
+    assert age[x["program"] == "child_prof"].between(0, 17).all()
+    assert set(age[x["program"] == "child_prof"]) >= {1, 5, 10, 15, 17}
+
+
+def test_stage2_results_and_findings(raw):
+    x = raw["dispensary_exam"]
+    ref = x[x["program"].isin(["disp", "deep"])]
+    assert 0.18 < ref["stage2_referred"].mean() < 0.32
+    assert x.loc[~x["program"].isin(["disp", "deep"]), "stage2_referred"].eq(False).all()
+    assert x.loc[~x["stage2_referred"].astype(bool), "stage2_result"].isna().all()
+    full_partial = x["stage2_result"].isin(["full", "partial"])
+    assert (x["stage2_end"].notna() == full_partial).all()
+    assert (x.loc[full_partial, "stage2_end"] > x.loc[full_partial, "stage1_end"]).all()
+    res = x.loc[x["stage2_referred"].astype(bool), "stage2_result"].value_counts(normalize=True, dropna=False)
+    assert 0.55 < res["full"] < 0.8 and 0.08 < res["partial"] < 0.22 and 0.08 < res["none"] < 0.25
+    # still running only where the referral is recent or late
+    running = x[x["stage2_referred"].astype(bool) & x["stage2_result"].isna()]
+    assert len(running) < 0.1 * x["stage2_referred"].sum()
+    assert 0.08 < x["pathology_found"].mean() < 0.22
+    by_group = x.groupby("health_group")["pathology_found"].mean()
+    assert by_group[["IIIa", "IIIb"]].min() > 2 * by_group[["I", "II"]].max()
+    codes = x["risk_factors"].dropna().str.split(",").explode()
+    assert set(codes) <= set(prev.RISK_FACTORS)
+    adult = x[x["program"] != "child_prof"]
+    assert 0.3 < adult["risk_factors"].isna().mean() < 0.5
+    assert x.loc[x["health_group"] == "I", "risk_factors"].isna().all()
+    age = x["stage1_start"].dt.year - raw["patient"].set_index("patient_id").loc[x["patient_id"], "birth_date"].dt.year.to_numpy()
+    frail = x["risk_factors"].fillna("").str.split(",").map(lambda c: "R54" in c)
+    assert (age[frail] >= 65).all()
+
+
+def test_cancer_screening_follows_the_programme(raw):
+    s = _dates(raw["cancer_screening"], "followup_date")
+    x, p = raw["dispensary_exam"].set_index("exam_id"), raw["patient"].set_index("patient_id")
+    assert set(x.loc[s["exam_id"], "program"]) == {"disp"}
+    year = x.loc[s["exam_id"], "stage1_start"].dt.year.to_numpy()  # eligibility by the exam's year (404н)
+    age = year - p.loc[s["patient_id"], "birth_date"].dt.year.to_numpy()
+    sex = p.loc[s["patient_id"], "sex"].to_numpy()
+    due = [prev.SCREENING_BY_CODE[t].due_in_year(int(a), x_) for t, a, x_ in zip(s["test"], age, sex)]
+    assert all(due)
+    assert s["test_date"].max() <= END
+    pos = s[s["result"] == "pathology"]
+    share = s.groupby("test")["result"].apply(lambda r: (r == "pathology").mean())
+    assert share.between(0.005, 0.08).all()
+    assert (pos["followup_date"].dropna() >= pos.loc[pos["followup_date"].notna(), "test_date"]).all()
+    assert pos["followup_date"].dropna().max() <= END
+    assert s.loc[s["result"] == "normal", "followup_date"].isna().all()
+    days = (pos["followup_date"] - pos["test_date"]).dt.days
+    limit = pos["test"].map(lambda t: prev.SCREENING_BY_CODE[t].followup_days)
+    old = pos["test_date"] < END - pd.Timedelta(days=150)
+    assert 0.55 < (days[old] <= limit[old]).mean() < 0.9
+    assert 0.05 < pos.loc[old, "followup_date"].isna().mean() < 0.3
+
+
+def test_area_doctor_is_of_the_attach_organisation(raw):
+    p = raw["patient"]
+    doc = raw["doctor"].set_index("doctor_id")
+    spec = raw["specialty"].set_index("specialty_id")["code"]
+    has = p[p["area_doctor_id"].notna()]
+    assert p.loc[p["attach_mo_id"].isna(), "area_doctor_id"].isna().all()
+    assert p.loc[p["attach_mo_id"].notna(), "area_doctor_id"].notna().mean() > 0.99
+    d = doc.loc[has["area_doctor_id"].astype(int)]
+    assert (d["mo_id"].to_numpy() == has["attach_mo_id"].astype(int).to_numpy()).all()
+    codes = spec.loc[d["specialty_id"]].to_numpy()
+    child = (has["birth_date"] > END - pd.DateOffset(years=18)).to_numpy()
+    assert set(codes[child]) == {"pediatrician"}
+    assert set(codes[~child]) <= {"therapist", "gp"}
+    # balanced: within an organisation the участки differ by at most one patient
+    size = has.groupby(["attach_mo_id", "area_doctor_id"]).size()
+    spread = size.groupby(level=0).agg(lambda s: s.max() - s.min())
+    assert (spread <= 1).all()
+
+
+@pytest.fixture(scope="module")
+def doses(raw):
+    v = raw["vaccination"].merge(raw["patient"][["patient_id", "birth_date", "attach_mo_id"]], on="patient_id")
+    return v[v["vaccine"].isin(prev.DOSES)]
+
+
+def test_vaccines_and_organisations(raw, doses):
+    v = raw["vaccination"]
+    assert set(v["vaccine"]) == set(prev.DOSES) | {prev.ADULT_BOOSTER, prev.FLU}
+    assert v["vacc_date"].max() <= END
+    assert v["vacc_id"].is_unique
+    att = raw["patient"].set_index("patient_id")["attach_mo_id"]
+    assert (v["mo_id"].to_numpy() == att.loc[v["patient_id"]].to_numpy()).all()
+    assert not doses.duplicated(["patient_id", "vaccine"]).any()
+    # history since birth, before the data window
+    assert doses["vacc_date"].min() < END - pd.DateOffset(years=10)
+    flu = v[v["vaccine"] == prev.FLU]
+    assert flu["vacc_date"].dt.month.isin([9, 10, 11, 12]).all()
+
+
+def test_doses_respect_due_ages_and_intervals(doses):
+    due = [prev.DOSES[c].due(b.date()) for c, b in zip(doses["vaccine"], doses["birth_date"])]
+    early = (doses["vacc_date"] - pd.to_datetime(due)).dt.days
+    assert early.min() >= -7  # a few days early at most
+    assert (doses["vacc_date"] < doses["birth_date"] + pd.DateOffset(years=18)).all()
+    assert 0.6 < (early <= prev.TIMELY_DAYS)[doses["vaccine"].isin(["DTP1", "MMR1", "PCV1"])].mean() < 0.95
+    when = doses.pivot(index="patient_id", columns="vaccine", values="vacc_date")
+    for d in prev.CALENDAR:
+        if d.previous is None or d.code not in when:
+            continue
+        got = when[d.code].dropna()
+        before = when.loc[got.index, d.previous]
+        assert before.notna().all(), f"{d.code} without {d.previous}"
+        assert ((got - before).dt.days >= d.min_interval_days).all(), d.code
+
+
+def _cohort(raw, doses, first: str, later: str):
+    """Children whose assessment age of ``later`` was reached in the last 5 years: had ``first``, had both."""
+    assess = prev.DOSES[later].assess_months
+    p = raw["patient"]
+    p = p[p["attach_mo_id"].notna()]
+    at = p["birth_date"] + pd.DateOffset(months=assess)
+    coh = p[(at <= END) & (at > END - pd.DateOffset(years=5))].set_index("patient_id")
+    limit = coh["birth_date"] + pd.DateOffset(months=assess)
+    when = doses.pivot(index="patient_id", columns="vaccine", values="vacc_date").reindex(coh.index)
+    a = when[first] <= limit
+    b = when[later] <= limit
+    return coh, a, b
+
+
+def test_dropout_and_coverage(raw, doses):
+    coh, d1, d3 = _cohort(raw, doses, "DTP1", "DTP3")
+    assert 0.93 < d1.mean() < 0.995
+    assert 0.01 < 1 - (d1 & d3).sum() / d1.sum() < 0.07  # DTP1 → DTP3 dropout, the same child
+    coh, m1, m2 = _cohort(raw, doses, "MMR1", "MMR2")
+    assert 0.015 < 1 - (m1 & m2).sum() / m1.sum() < 0.09
+    # organisations differ: lagging ones under 93 %, most above 95 % (MMR1 by 24 months)
+    p = raw["patient"]
+    p = p[p["attach_mo_id"].notna() & (p["birth_date"] + pd.DateOffset(months=24) <= END)
+          & (p["birth_date"] > END - pd.DateOffset(years=8))].set_index("patient_id")
+    when = doses[doses["vaccine"] == "MMR1"].set_index("patient_id")["vacc_date"].reindex(p.index)
+    ok = when <= p["birth_date"] + pd.DateOffset(months=24)
+    by_mo = ok.groupby(p["attach_mo_id"]).mean()
+    assert by_mo.min() < 0.93 and by_mo.median() > 0.95
+
+
+def test_exemptions_block_doses(raw, doses):
+    e = _dates(raw["vaccination_exemption"], "start_date", "end_date")
+    assert set(e["kind"]) == set(prev.EXEMPTION_KINDS)
+    assert e["vaccine"].dropna().isin(set(prev.DOSES) | set(prev.SERIES)).all()
+    assert (e["start_date"] <= END).all() and e["exemption_id"].is_unique
+    assert (e["end_date"].dropna() > e.loc[e["end_date"].notna(), "start_date"]).all()
+    kids = raw["patient"]
+    kids = kids[kids["attach_mo_id"].notna() & (kids["birth_date"] > END - pd.DateOffset(years=18))]
+    refusal = e.loc[e["kind"] == "refusal", "patient_id"].nunique() / len(kids)
+    medical = e.loc[(e["kind"] == "medical") & e["end_date"].notna(), "patient_id"].nunique() / len(kids)
+    assert 0.005 < refusal < 0.03 and 0.004 < medical < 0.02
+    temp = e[(e["kind"] == "medical") & e["end_date"].notna()]
+    months = (temp["end_date"] - temp["start_date"]).dt.days / 30.4
+    assert months.between(0.9, 6.1).all()
+    series = doses["vaccine"].map(lambda c: prev.DOSES[c].series)
+    j = doses.assign(series=series).merge(e, on="patient_id", suffixes=("", "_ex"))
+    covers = j["vaccine_ex"].isna() | (j["vaccine_ex"] == j["vaccine"]) | (j["vaccine_ex"] == j["series"])
+    during = (j["vacc_date"] >= j["start_date"]) & (j["end_date"].isna() | (j["vacc_date"] <= j["end_date"]))
+    assert not (covers & during).any()
+
+
+def test_adult_boosters(raw):
+    v, p = raw["vaccination"], raw["patient"]
+    adsm = v[v["vaccine"] == prev.ADULT_BOOSTER].merge(p[["patient_id", "birth_date"]], on="patient_id")
+    assert (adsm["vacc_date"] >= adsm["birth_date"] + pd.DateOffset(years=18)).all()
+    adults = p[p["attach_mo_id"].notna() & (p["birth_date"] <= END - pd.DateOffset(years=18))]
+    recent = adsm[adsm["vacc_date"] > END - pd.DateOffset(years=prev.ADULT_BOOSTER_YEARS)]
+    assert 0.5 < recent["patient_id"].nunique() / len(adults) < 0.68
+    two = adsm.groupby("patient_id")["vacc_date"].agg(["min", "max", "size"])
+    two = two[two["size"] == 2]
+    assert len(two) and ((two["max"] - two["min"]).dt.days >= 3650).all()
+    assert (two["max"] >= END - pd.DateOffset(months=CITY["months"])).all()

@@ -213,11 +213,13 @@ def test_prevention_and_vaccination_marts(city, raw):
     p = raw["patient"].dropna(subset=["attach_mo_id"])
     mmr = raw["vaccination"]
     first = mmr[mmr["vaccine"] == "MMR1"].groupby("patient_id")["vacc_date"].min()
-    reach = (p["birth_date"] + pd.Timedelta(days=731)).dt.to_period("M").dt.to_timestamp()
+    # measles V1 coverage is assessed at 24 calendar months (core.prevention: MMR1), end-of-month clamped
+    at24 = p["birth_date"] + pd.DateOffset(months=24)
+    reach = at24.dt.to_period("M").dt.to_timestamp()
     months = v["month"].unique()
     cohort = p[reach.isin(months)]
     cm = reach[reach.isin(months)]
-    covered = first.reindex(cohort["patient_id"]).to_numpy() <= (cohort["birth_date"] + pd.Timedelta(days=731)).to_numpy()
+    covered = first.reindex(cohort["patient_id"]).to_numpy() <= at24[reach.isin(months)].to_numpy()
     vv = v[v["vaccine"] == "MMR1"]
     assert_same(vv.groupby("month")["cohort"].sum(), cohort.groupby(cm).size())
     assert_same(vv.groupby("month")["covered"].sum(), cohort[covered].groupby(cm[covered]).size())

@@ -25,7 +25,7 @@ def test_registry_declares_enough_indicators_in_every_group():
     reg = load_registry()
     assert len(reg.indicators) >= 16
     groups = reg.by_group()
-    assert set(groups) == {"access", "prevention", "emk", "maternity", "morbidity", "load"}
+    assert set(groups) == {"access", "prevention", "vaccination", "screening", "emk", "maternity", "morbidity", "load"}
     assert all(groups[g] for g in groups)
     for ind in reg:
         assert ind.method and ind.name and ind.unit and ind.levels
@@ -247,9 +247,12 @@ def test_region_equals_sum_of_districts_and_organisations(city_app, code):
     from metrics.evaluate import Context, children, registry
     ind = registry()[code]
     with city_app.app_context():
-        per = parse_period("2026-Q2")
-        region = children(Context(code, "region", per))
-        num = region.loc[0, "numerator"]
+        # a spring quarter; a seasonal indicator (influenza, autumn) is checked in its season
+        for per in (parse_period("2026-Q2"), parse_period("2025-Q4")):
+            region = children(Context(code, "region", per))
+            num = region.loc[0, "numerator"]
+            if num > 0:
+                break
         assert num > 0
         if ind.valid_at("district"):
             assert children(Context(code, "district", per))["numerator"].sum() == pytest.approx(num)

@@ -15,7 +15,7 @@ from .access import sel_booking, sel_slots, sel_staff, sel_wait_channel, sel_wai
 from .emk import sel_emd_coverage, sel_emd_day, sel_emd_flow, sel_emd_reject
 from .morbidity import sel_morbidity, sel_population
 from .pregnancy import sel_pregnancy
-from .programs import sel_prevention, sel_vaccination
+from .programs import sel_prevention, sel_prevention_band, sel_screening, sel_vacc_delay, sel_vaccination
 from .rollups import ROLLUPS, sel_rollup
 from .sql import Window, month_of
 from .tables import build_log, marts
@@ -32,7 +32,8 @@ SELECTS: dict[str, Callable[[Window], sa.Select]] = {
     "mart_emd_day": sel_emd_day, "mart_booking": sel_booking, "mart_wait_channel": sel_wait_channel,
     "mart_wait_spec": sel_wait_spec, "mart_wait_hist": sel_wait_hist,
     "mart_slots": sel_slots, "mart_staff": sel_staff, "mart_pregnancy": sel_pregnancy, "mart_prevention": sel_prevention,
-    "mart_vaccination": sel_vaccination,
+    "mart_prevention_band": sel_prevention_band, "mart_vaccination": sel_vaccination, "mart_vacc_delay": sel_vacc_delay,
+    "mart_screening": sel_screening,
 }
 SELECTS.update({name: sel_rollup(name) for name in ROLLUPS})  # after their source marts
 

@@ -26,6 +26,7 @@ ROLLUPS = {
     "mart_emd_flow_mo": ("mart_emd_flow", ["district_id", "mo_id", "kind_code"]),
     "mart_emd_coverage_mo": ("mart_emd_coverage", ["district_id", "mo_id", "kind_code"]),
     "mart_morbidity_mo": ("mart_morbidity", ["district_id", "mo_id"]),
+    "mart_vaccination_mo": ("mart_vaccination", ["district_id", "mo_id", "vaccine"]),
     "mart_wait_hist_district": ("mart_wait_hist", ["district_id", "spec_category", "wait_days"]),
 }
 
@@ -35,7 +36,7 @@ def _rollup_table(name: str, source: str, dims: list[str]) -> sa.Table:
     keep = ["month"] + dims
     measures = [c for c in src.columns if c.name not in keep and c.name not in {
         "dept_id", "doctor_id", "specialty_id", "spec_category", "channel", "suspicion", "kind_code", "icd3", "sex",
-        "age_group", "district_id", "mo_id"} and c.name not in NON_ADDITIVE]
+        "age_group", "district_id", "mo_id", "vaccine"} and c.name not in NON_ADDITIVE]
     cols = [sa.Column(c, src.c[c].type, nullable=src.c[c].nullable) for c in keep]
     cols += [sa.Column(c.name, c.type, nullable=False, default=0) for c in measures]
     return sa.Table(name, marts, *cols, info={"doc": f"Свёртка {source} по: {', '.join(dims)} (для запросов без "

@@ -21,7 +21,8 @@ def _dims(*names):
              "specialty_id": SmallInteger, "spec_category": String(16), "kind_code": String(16),
              "channel": String(12), "suspicion": String(6), "program": String(12), "vaccine": String(8),
              "icd3": String(3), "sex": String(1), "age_group": SmallInteger, "status": String(20),
-             "reason": String(160), "wait_days": SmallInteger, "mo_kind": String(24)}
+             "reason": String(160), "wait_days": SmallInteger, "mo_kind": String(24),
+             "age_band": String(6), "test": String(12), "delay_days": SmallInteger}
     return [sa.Column(n, types[n], nullable=n not in ("district_id",)) for n in names]
 
 
@@ -85,12 +86,47 @@ mart_pregnancy = _mart("mart_pregnancy", *_dims("district_id", "mo_id", "doctor_
                            "закрылось в этом месяце: due; сделан в окне: in_window).")
 mart_prevention = _mart("mart_prevention", *_dims("district_id", "mo_id", "program"),
                         sa.Column("plan_month", Float, nullable=False, default=0, doc="Годовой план / 12"),
-                        _n("plan_year"), _n("stage1_done"), _n("stage2_referred"), _n("stage2_done"),
-                        doc="Профилактические осмотры и диспансеризация против плана.")
-mart_vaccination = _mart("mart_vaccination", *_dims("district_id", "mo_id", "vaccine"),
-                         _n("doses"), _n("cohort", "Дети, достигшие в месяце возраста оценки охвата"),
-                         _n("covered", "…из них привитые к этому возрасту"),
-                         doc="Прививки и охват когорт (V1 кори к 24 мес., RV к 7 годам, АКДС V1 к 12 мес.).")
+                        _n("plan_year"), _n("stage1_done", "Завершили I этап"),
+                        _n("stage2_referred", "…из них направлены на II этап"),
+                        _n("stage2_done", "Завершили II этап (по месяцу завершения)"),
+                        _n("stage2_full", "Направленные, прошедшие II этап полностью (по месяцу I этапа)"),
+                        _n("stage2_partial", "…частично"), _n("stage2_none", "…не прошедшие"),
+                        _n("pathology", "Выявлено заболевание"), _n("with_risk", "Выявлены факторы риска"),
+                        _n("hg_1", "I группа здоровья"), _n("hg_2", "II группа здоровья"),
+                        _n("hg_3a", "IIIа группа здоровья"), _n("hg_3b", "IIIб группа здоровья"),
+                        doc="Профилактические осмотры и диспансеризация против плана; II этап, находки и группы "
+                            "здоровья — по месяцу завершения I этапа.")
+mart_prevention_band = _mart("mart_prevention_band", *_dims("district_id", "mo_id", "program", "age_band", "sex"),
+                             sa.Column("plan_month", Float, nullable=False, default=0, doc="Годовой план / 12"),
+                             _n("plan_year"), _n("stage1_done", "Завершили I этап"),
+                             _n("attached", "Прикреплённые на 1 января (возраст — исполняющийся в году; запас: "
+                                            "читается по последнему месяцу периода)"),
+                             doc="Форма № 131/о, таблица 1000: прикреплённые, план и прошедшие по возрастным группам "
+                                 "и полу.")
+mart_vaccination = _mart("mart_vaccination", *_dims("district_id", "mo_id", "doctor_id", "vaccine"),
+                         _n("doses", "Введённые дозы (по месяцу прививки)"),
+                         _n("cohort", "Дети, достигшие в месяце возраста оценки охвата этой дозой"),
+                         _n("covered", "…из них привитые к возрасту оценки"),
+                         _n("covered_timely", "…из них привитые в срок (до возраста по календарю + 30 дней)"),
+                         _n("started", "…из них получившие первую дозу серии к возрасту оценки"),
+                         _n("dropped", "…из них начавшие серию, но не получившие эту дозу (выбывание)"),
+                         _n("refused", "…из них с отказом от прививки на дату оценки"),
+                         _n("exempt", "…из них с медицинским отводом на дату оценки"),
+                         _n("adults", "Прикреплённые взрослые на конец месяца (запас; строки прививки ADSM)"),
+                         _n("adults_boosted", "…из них с прививкой АДС-М за последние 10 лет"),
+                         doc="Прививки национального календаря (приказ № 1122н): дозы и охват когорт по МО и участку "
+                             "прикрепления; врач — участковый врач ребёнка.")
+mart_vacc_delay = _mart("mart_vacc_delay", *_dims("district_id", "mo_id", "vaccine", "delay_days"), _n("doses"),
+                        doc="Своевременность: дозы календаря по числу дней от возраста по календарю до прививки "
+                            "(0 — в срок или раньше, 181 — больше 180).")
+mart_screening = _mart("mart_screening", *_dims("district_id", "mo_id", "test"),
+                       _n("tests", "Проведённые исследования"), _n("positives", "…из них с патологией"),
+                       _n("followed_up", "…из них с диагностическим шагом в установленный срок"),
+                       _n("followed_any", "…из них с диагностическим шагом в любой срок"),
+                       sa.Column("target_month", Float, nullable=False, default=0,
+                                 doc="Подлежащие исследованию в году прикреплённые / 12"),
+                       doc="Онкоскрининг (приказ № 404н): исследования, положительные результаты и их дообследование "
+                           "по месяцу исследования; целевая группа года.")
 
 build_log = sa.Table(
     "mart_build_log", marts,
