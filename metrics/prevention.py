@@ -14,6 +14,7 @@ PATH = "prevention"
 VACC = ("cohort", "covered", "covered_timely", "started", "dropped", "refused", "exempt", "doses")
 DISP = ("plan_month", "plan_year", "stage1_done", "stage2_referred", "stage2_done", "stage2_full", "stage2_partial",
         "stage2_none", "pathology", "with_risk", "hg_1", "hg_2", "hg_3a", "hg_3b")
+HEALTH_GROUP_COLUMNS = {"I": "hg_1", "II": "hg_2", "IIIa": "hg_3a", "IIIb": "hg_3b"}  # mart_prevention, in order
 SCREEN = ("target_month", "tests", "positives", "followed_up", "followed_any")
 
 

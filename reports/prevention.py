@@ -121,14 +121,16 @@ def _disp_record(r, months_n: int) -> dict:
             "done": int(done), "pct": _pct(done, plan), "referred": int(ref), "ref_pct": _pct(ref, done),
             "full": _pct(r["stage2_full"], ref), "partial": _pct(r["stage2_partial"], ref),
             "none": _pct(r["stage2_none"], ref), "pathology": _pct(r["pathology"], done),
-            "risk": _pct(r["with_risk"], done)}
+            "risk": _pct(r["with_risk"], done),
+            **{c: _pct(r[c], done) for c in PM.HEALTH_GROUP_COLUMNS.values()}}
 
 
 DISP_COLS = [num_col("plan_year", "План на год"), num_col("plan", "План на период"), num_col("done", "Прошли I этап"),
              num_col("pct", "Выполнение, %", 1), num_col("referred", "Направлены на II этап"),
              num_col("ref_pct", "Направлены, % прошедших", 1), num_col("full", "II этап полностью, %", 1),
              num_col("partial", "…частично, %", 1), num_col("none", "…не прошли, %", 1),
-             num_col("pathology", "Выявлено заболеваний, %", 1), num_col("risk", "С факторами риска, %", 1)]
+             num_col("pathology", "Выявлено заболеваний, %", 1), num_col("risk", "С факторами риска, %", 1),
+             *[num_col(c, f"{R.HEALTH_GROUP_NAMES[g]} группа здоровья, %", 1) for g, c in PM.HEALTH_GROUP_COLUMNS.items()]]
 
 
 def _programs(params: dict) -> tuple[str, ...]:

@@ -186,6 +186,25 @@ def test_prevention_from_the_district_to_the_list_of_whom_to_invite(dash_duo, ta
     assert clean_log(dash_duo) == []
 
 
+def test_mo_head_opens_whom_to_invite_by_uchastok(dash_duo, city_app):
+    """The head of a polyclinic opens «Кого пригласить»: the участки of his organisation, one of them drilled into,
+    and the list of that участок's people."""
+    sign_in(dash_duo, city_app, "glavvrach")
+    open_page(dash_duo, "/prevention?tab=worklist")
+    dash_duo.wait_for_element("#prev-areas-table", timeout=20)
+    dash_duo.wait_for_element("#prev-worklist-table-csv", timeout=20)
+    names = [x for x in dash_duo.find_elements("#prev-areas-table td[data-dash-column='name']")
+             if x.text != "Участок не указан"]
+    assert names
+    target = names[0].text
+    click(dash_duo, names[0])
+    wait_url(dash_duo, "level=doctor")
+    wait_text(dash_duo, "#prev-subtitle", target)
+    wait_text(dash_duo, "#prev-worklist-table", target)  # the участок column names its doctor
+    assert "tab=worklist" in dash_duo.driver.current_url
+    assert clean_log(dash_duo) == []
+
+
 def test_morbidity_tile_map_and_icd_drill(dash_duo, city_app):
     sign_in(dash_duo, city_app, "chair")
     d = dash_duo.driver

@@ -135,8 +135,11 @@ def sel_vaccination(w: Window):
         first = _first_of_series(dose)
         # births whose assessment age falls in the window's months
         lo, hi = month_add(w.start, -dose.assess_months), month_add(w.stop, -dose.assess_months)
+        # the doses of this cohort only: a one-month build reads a month of births, not the whole register
+        born = select(p.c.patient_id).where(p.c.birth_date >= lo, p.c.birth_date < hi)
         got = select(v.c.patient_id, v.c.vaccine, func.min(v.c.vacc_date).label("first")).where(
-            v.c.vaccine.in_({dose.code, first.code})).group_by(v.c.patient_id, v.c.vaccine).subquery(f"g_{dose.code}")
+            v.c.vaccine.in_(sorted({dose.code, first.code})), v.c.patient_id.in_(born)
+        ).group_by(v.c.patient_id, v.c.vaccine).subquery(f"g_{dose.code}")
         g1, g0 = got.alias(f"gd_{dose.code}"), got.alias(f"gf_{dose.code}")
         assess = _plus(p.c.birth_date, dose.assess_months)
         timely = _plus(p.c.birth_date, dose.months, dose.days + R.TIMELY_DAYS)
