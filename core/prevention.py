@@ -87,7 +87,7 @@ CALENDAR: tuple[Dose, ...] = (
     Dose("POLR1", "Полиомиелит, RV1", 18, 0, 24, "POL3", 365, "POL"),
     Dose("POLR2", "Полиомиелит, RV2", 20, 0, 24, "POLR1", 60, "POL"),
     Dose("MMR2", "Корь, краснуха, паротит, RV", 72, 0, 84, "MMR1", 180, "MMR"),
-    Dose("ADSR2", "АДС-М, RV2", 72, 0, 96, "DTPR1", 1095, "DTP"),
+    Dose("ADSR2", "АДС-М, RV2", 72, 0, 84, "DTPR1", 1095, "DTP"),
     Dose("ADSR3", "АДС-М, RV3", 168, 0, 180, "ADSR2", 1825, "DTP"),
     Dose("POLR3", "Полиомиелит, RV3", 168, 0, 180, "POLR2", 1825, "POL"),
 )
@@ -123,6 +123,8 @@ def disp_due(age: int) -> bool:
 PROGRAMS = {"disp": "Диспансеризация взрослых", "prof": "Профосмотр взрослых", "deep": "Углублённая диспансеризация",
             "child_prof": "Профосмотры несовершеннолетних"}
 ADULT_PROGRAMS = ("disp", "prof", "deep")
+YEARLY_PROGRAMS = ("disp", "prof")  # the year's check-up or dispensarisation; the in-depth one comes in addition
+STAGE2_PROGRAMS = ("disp", "deep")  # programs with a second stage
 
 # Form № 131/о table 1000: adult age bands (lower bound inclusive, upper inclusive; None = no bound).
 AGE_BANDS: tuple[tuple[str, int, int | None], ...] = (
@@ -195,11 +197,14 @@ class Screening:
     @property
     def who(self) -> str:
         sex = {"F": "женщины ", "M": "мужчины ", None: ""}[self.sex]
+        from core.fmt import plural
         if self.ages:
-            return f"{sex}в возрасте {', '.join(map(str, self.ages))} лет".strip()
+            ages = ", ".join(map(str, self.ages[:-1])) + " и " + str(self.ages[-1]) if len(self.ages) > 1 \
+                else str(self.ages[0])
+            return f"{sex}в возрасте {ages} лет".strip()
         parts = []
         for lo, hi, every in self.rules:
-            often = "ежегодно" if every == 1 else f"раз в {every} года"
+            often = "ежегодно" if every == 1 else f"раз в {every} {plural(every, 'год', 'года', 'лет')}"
             parts.append(f"{lo}–{hi} лет {often}")
         return sex + "; ".join(parts)
 

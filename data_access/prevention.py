@@ -12,7 +12,8 @@ Every age, interval and term comes from ``core.prevention``; nothing is restated
   falls within the next ``upcoming_days`` (default 30; 0 turns it off), ``due`` from that day, ``overdue`` once
   more than ``TIMELY_DAYS`` have passed (the timeliness term of the coverage marts, counted from the day the
   dose became possible). A dose whose previous one is missing is not listed: the previous dose is.
-- **Adult booster** (item ``vacc:ADSM``, only when ``"adsm"`` is among the kinds): an adult (from the
+- **Adult booster** (item ``vacc:ADSM:<year it became due>``: a mark holds for that cycle only; listed only when
+  ``"adsm"`` is among the kinds): an adult (from the
   ``CHILD_LIMIT_MONTHS`` age) without an ADSM dose in the last ``ADULT_BOOSTER_YEARS`` years — the same test as
   the coverage mart (only ADSM doses count). Due since the last dose + the interval, or the 18th birthday when
   there is none; overdue after ``TIMELY_DAYS``. Exemptions with an empty vaccine or ``ADSM`` cover it.
@@ -86,7 +87,7 @@ COLUMNS = ["patient_id", "mo_id", "area_doctor_id", "sex", "birth_date", "age", 
 STATUSES = {"invited": "приглашён", "refused": "отказался", "moved": "выбыл",
             "done_elsewhere": "выполнено в другой МО", "none": "без отметки"}
 CLOSED = ("moved", "done_elsewhere")
-ITEM_RE = re.compile(r"^(vacc:[A-Z0-9]{2,8}|disp:\d{4}|stage2:\d{1,19}|screen:[a-z]{2,12}:\d{4}|followup:\d{1,19})$")
+ITEM_RE = re.compile(r"^(vacc:[A-Z0-9]{2,8}(:\d{4})?|disp:\d{4}|stage2:\d{1,19}|screen:[a-z]{2,12}:\d{4}|followup:\d{1,19})$")
 COMMENT_LIMIT = 400
 
 
@@ -213,13 +214,14 @@ def _adult_booster(pp: pd.DataFrame, doses: pd.DataFrame, ex: pd.DataFrame, T: p
     state = np.where(T > since + timely, "overdue", "due")
     what = [f"{R.OTHER_VACCINES[R.ADULT_BOOSTER]}: " + (f"последняя {_fmt(x)}" if pd.notna(x) else "сведений о прививке нет")
             for x in la]
-    return [_rows(a["patient_id"], "vaccine", [f"vacc:{R.ADULT_BOOSTER}"] * len(a), what, state, since,
+    items = [f"vacc:{R.ADULT_BOOSTER}:{pd.Timestamp(x).year}" for x in since]  # a mark is for this cycle only
+    return [_rows(a["patient_id"], "vaccine", items, what, state, since,
                   state == "overdue", [PRIORITY["adsm"]] * len(a))]
 
 
 def _disp(pp: pd.DataFrame, exams: pd.DataFrame, T: pd.Timestamp, year: int) -> list[pd.DataFrame]:
     adults = pp[pp["age_in_year"] >= ADULT_AGE]
-    done = exams[exams["program"].isin(R.ADULT_PROGRAMS) & (exams["stage1_end"].dt.year == year)
+    done = exams[exams["program"].isin(R.YEARLY_PROGRAMS) & (exams["stage1_end"].dt.year == year)
                  & (exams["stage1_end"] <= T)]["patient_id"]
     a = adults[~adults["patient_id"].isin(set(done))]
     if a.empty:
@@ -241,9 +243,10 @@ def _stage2(pp: pd.DataFrame, exams: pd.DataFrame, T: pd.Timestamp) -> list[pd.D
           & (T - x["stage1_end"] > term) & (T - x["stage1_end"] <= pd.Timedelta(days=LOOKBACK_DAYS))]
     if x.empty:
         return []
-    what = [f"II этап диспансеризации: направлен {_fmt(e)}, не завершён за {R.STAGE2_DUE_DAYS} дн." for e in x["stage1_end"]]
+    what = [f"II этап диспансеризации: I этап завершён {_fmt(e)}, II не завершён за {R.STAGE2_DUE_DAYS} дн."
+            for e in x["stage1_end"]]
     return [_rows(x["patient_id"], "stage2", [f"stage2:{int(i)}" for i in x["exam_id"]], what, ["overdue"] * len(x),
-                  x["stage1_end"] + term, [True] * len(x), [PRIORITY["stage2"]] * len(x))]
+                  x["stage1_end"] + term + pd.Timedelta(days=1), [True] * len(x), [PRIORITY["stage2"]] * len(x))]
 
 
 def _screening(pp: pd.DataFrame, tests: pd.DataFrame, T: pd.Timestamp, year: int) -> list[pd.DataFrame]:
@@ -287,7 +290,8 @@ def _positives(pp: pd.DataFrame, tests: pd.DataFrame, T: pd.Timestamp) -> list[p
     what = [f"Положительный результат: {R.SCREENING_BY_CODE[c].name} от {_fmt(d)} — нет дообследования "
             f"(срок {R.SCREENING_BY_CODE[c].followup_days} дн.)" for c, d in zip(x["test"], x["test_date"])]
     return [_rows(x["patient_id"], "positive", [f"followup:{int(i)}" for i in x["screening_id"]], what,
-                  ["overdue"] * len(x), x["test_date"] + days, [True] * len(x), [PRIORITY["positive"]] * len(x))]
+                  ["overdue"] * len(x), x["test_date"] + days + pd.Timedelta(days=1), [True] * len(x),
+                  [PRIORITY["positive"]] * len(x))]
 
 
 def _frame(df: pd.DataFrame | None, cols: dict[str, str]) -> pd.DataFrame:

@@ -2,6 +2,8 @@
 and the worklist «кого пригласить» — city → district → organisation → участок."""
 from __future__ import annotations
 
+import logging
+
 import dash
 import dash_bootstrap_components as dbc
 from dash import Input, Output, State, callback, dcc, html, no_update
@@ -22,6 +24,7 @@ from security import current_scope
 dash.register_page(__name__, path="/prevention", name="Профилактика", title="Профилактика и скрининг — ИАМ", order=45,
                    menu="Профилактика")
 
+log = logging.getLogger(__name__)
 TABS = {"vaccination": "Вакцинация", "dispensary": "Диспансеризация", "screening": "Онкоскрининг",
         "worklist": "Кого пригласить"}
 TAB_GROUP = {"vaccination": "vaccination", "dispensary": "prevention", "screening": "screening"}
@@ -59,13 +62,11 @@ def _table(st: PageState, name: str, tid: str, params: dict | None = None, **kw)
     return section(spec, tid, **kw)
 
 
-def _bad_below(col: str, limit: float) -> dict:
-    return {"if": {"filter_query": f"{{{col}}} is num && {{{col}}} < {limit}", "column_id": col},
-            "backgroundColor": LIGHT["bad"]}
-
-
-def _bad_above(col: str, limit: float) -> dict:
-    return {"if": {"filter_query": f"{{{col}}} is num && {{{col}}} > {limit}", "column_id": col},
+def _off_target(col: str, code: str) -> dict:
+    """Colour a column's cells that miss the registry target of an indicator (the same judgement as the cards)."""
+    ind = E.registry()[code]
+    op = "<" if ind.higher_is_better else ">"
+    return {"if": {"filter_query": f"{{{col}}} is num && {{{col}}} {op} {ind.target}", "column_id": col},
             "backgroundColor": LIGHT["bad"]}
 
 
@@ -107,11 +108,13 @@ def _vaccination(st: PageState) -> list:
     return [
         dcc.Graph(figure=_coverage_chart(cal), config={"displayModeBar": False}, id="prev-coverage-chart"),
         _table(st, "prev-vacc-units", "prev-vacc-units-table",
-               style_data_conditional=[_bad_below("dtp3", 95), _bad_below("mmr1", 95), _bad_below("mmr2", 95),
-                                       _bad_above("dtp_dropout", 10), _bad_above("mmr_dropout", 10)])
+               style_data_conditional=[_off_target("dtp3", "prev_dtp3_coverage"), _off_target("mmr1", "prev_mmr_coverage"),
+                                       _off_target("mmr2", "prev_mmr2_coverage"),
+                                       _off_target("dropout_dtp3", "prev_dtp_dropout"),
+                                       _off_target("dropout_mmr2", "prev_mmr_dropout")])
         if st.child else None,
         section(cal, "prev-calendar-table", page_size=25,
-                style_data_conditional=[_bad_below("covered", 95), _bad_above("dropout", 10)]),
+                style_data_conditional=[_off_target("covered", "prev_mmr_coverage")]),
     ]
 
 
@@ -141,7 +144,7 @@ def _dispensary(st: PageState) -> list:
                  dbc.Col(dcc.Dropdown(id=PROGRAM, options=options, value=program, clearable=False,
                                       style={"minWidth": "360px"}), width="auto")], className="g-2 align-items-center"),
         _table(st, "prev-disp-units", "prev-disp-units-table", params,
-               style_data_conditional=[_bad_below("pct", 90), _bad_below("full", 80)]),
+               style_data_conditional=[_off_target("pct", "prev_adult_plan"), _off_target("full", "prev_stage2_completion")]),
         html.H5("Ход выполнения плана", className="mt-3"),
         dcc.Graph(figure=_months_chart(months), config={"displayModeBar": False}, id="prev-months-chart"),
         section(months, "prev-disp-months-table"),
@@ -158,9 +161,10 @@ def _screening(st: PageState) -> list:
         return note
     return [
         section(build("prev-screening", st.params, st.scope), "prev-screening-table",
-                style_data_conditional=[_bad_below("followed", 90)]),
+                style_data_conditional=[_off_target("followed", "prev_screening_followup")]),
         _table(st, "prev-screen-units", "prev-screen-units-table",
-               style_data_conditional=[_bad_below("pct", 90), _bad_below("followed", 90)]) if st.child else None,
+               style_data_conditional=[_off_target("pct", "prev_screening_plan"),
+                                       _off_target("followed", "prev_screening_followup")]) if st.child else None,
     ]
 
 
@@ -196,8 +200,12 @@ def _worklist(st: PageState) -> list:
                                 "роли нет доступа к персональным спискам.", color="secondary", className="mt-3",
                                 id="prev-no-patients"))
         return blocks
+    spec = build("prev-worklist", params, st.scope)
+    if not spec.records:
+        return blocks + [dbc.Alert(f"На {fmt.date(d)} приглашать некого: по выбранным мероприятиям всё сделано или "
+                                   "ещё не наступил срок.", color="success", className="mt-3", id="prev-worklist-empty")]
     blocks += [
-        section(build("prev-worklist", params, st.scope), WORKLIST, page_size=25, row_selectable="multi",
+        section(spec, WORKLIST, page_size=25, row_selectable="multi",
                 style_data_conditional=[{"if": {"filter_query": '{state_code} = "overdue"', "column_id": "state"},
                                          "backgroundColor": LIGHT["bad"]}]),
         dbc.Row([
@@ -265,25 +273,34 @@ def save_status(_, rows, selected, status, comment):
     from flask import current_app
 
     from data_access import prevention as P
+    from data_access import units as U
     from data_access.scope import ScopeError
     from security import audit_event, current_user
-    if not selected:
-        return dbc.Alert("Выберите строки списка (флажки слева).", color="warning"), no_update
+    rows = list(rows or [])
+    chosen = [rows[i] for i in (selected or []) if isinstance(i, int) and 0 <= i < len(rows)]
+    if not chosen:
+        return dbc.Alert("Выберите строки списка (флажки слева).", color="warning", id="prev-status-saved"), no_update
     user = current_user()
+    if user is None:
+        return dbc.Alert("Сессия закончилась: войдите снова — отметки не сохранены.", color="warning",
+                         id="prev-status-saved"), no_update
     saved, problems = 0, []
-    for i in selected:
-        r = rows[i]
+    for r in chosen:
         try:
-            P.set_status(current_app.extensions["iam"]["db"], r["patient_id"], r["item"], status, comment, user.login, r["mo_id"],
-                         scope=current_scope())
-        except (P.StatusError, ScopeError) as exc:
+            P.set_status(current_app.extensions["iam"]["db"], r.get("patient_id"), r.get("item"), status, comment,
+                         user.login, r.get("mo_id"), scope=current_scope())
+        except (P.StatusError, ScopeError, U.UnitError) as exc:
             problems.append(str(exc))
+            continue
+        except Exception:  # a failed write of one row must not hide the rows already saved
+            log.exception("invitation status not saved")
+            problems.append("ошибка записи; попробуйте ещё раз")
             continue
         audit_event("invitation_status", obj=f"patient:{r['patient_id']}",
                     details={"item": r["item"], "status": status})
         saved += 1
-        rows[i] = {**r, "status": "" if status == "none" else P.STATUSES[status], "status_code": status,
-                   "comment": (comment or "").strip()}
+        r.update(status="" if status == "none" else P.STATUSES[status], status_code=status,
+                 comment=(comment or "").strip())
     msg = [f"Сохранено отметок: {fmt.number(saved)}."] + ([" Не сохранено: " + "; ".join(sorted(set(problems)))]
                                                           if problems else [])
     return dbc.Alert(msg, color="success" if not problems else "warning", id="prev-status-saved"), rows

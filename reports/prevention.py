@@ -78,56 +78,80 @@ def calendar_table(params: dict, scope) -> TableSpec:
                      cols, records, _base(u, p))
 
 
+KEY_DOSES = ("DTP3", "MMR1", "MMR2")  # the coverage columns of the units table (the registry's key coverages)
+PLURAL_CHILDREN = {"district": "районам", "mo": "организациям", "doctor": "участкам"}
+
+
+def _assess_label(d: R.Dose) -> str:
+    if d.assess_months < 36:
+        return f"{d.assess_months} мес."
+    y = d.assess_months // 12
+    return f"{y} {'году' if y % 10 == 1 and y % 100 != 11 else 'годам'}"  # «к 7 годам», «к 21 году»
+
+
 @table("prev-vacc-units")
 def vaccination_units_table(params: dict, scope) -> TableSpec:
-    """Per child unit: coverage of the key doses, dropout and refusals (a unit without children: its own row)."""
+    """Per child unit: coverage of the key doses, dropout between doses of one child, refusals."""
     u, p, months = _ctx(params, scope)
     child = U.child_level(u.level, PATH)
-    keys = ("DTP3", "MMR1", "MMR2")
     df = PM.children("mart_vaccination", ("cohort", "covered", "started", "dropped", "refused"), u, months, scope,
                      by=("vaccine",)) if months and child else pd.DataFrame()
     records = []
     if not df.empty:
         for (cid, name), g in df.groupby(["child_id", "child_name"]):
             g = g.set_index("vaccine")
+
             def val(v, k, g=g):
                 return float(g.at[v, k]) if v in g.index else 0.0
             cal = g[g.index.isin([d.code for d in R.CALENDAR])]
             if cal["cohort"].sum() == 0:
                 continue
-            rec = {"child_id": int(cid), "name": name, "cohort": int(val("DTP3", "cohort") + val("MMR1", "cohort"))}
-            for k in keys:
+            rec = {"child_id": int(cid), "name": name}
+            for k in KEY_DOSES:
                 rec[k.lower()] = _pct(val(k, "covered"), val(k, "cohort"))
-            rec["dtp_dropout"] = _pct(val("DTP3", "dropped"), val("DTP3", "started"))
-            rec["mmr_dropout"] = _pct(val("MMR2", "dropped"), val("MMR2", "started"))
+            for _, last in R.DROPOUT:
+                rec[f"dropout_{last.lower()}"] = _pct(val(last, "dropped"), val(last, "started"))
             rec["refusals"] = _pct(cal["refused"].sum(), cal["cohort"].sum())
             records.append(rec)
-    records.sort(key=lambda r: (r["dtp3"] is None, r["dtp3"] if r["dtp3"] is not None else 0))
-    cols = [text_col("name", TITLES.get(child or "", "Единица")), num_col("dtp3", "АКДС V3 к 12 мес., %", 1),
-            num_col("mmr1", "Корь V к 24 мес., %", 1), num_col("mmr2", "Корь RV к 7 годам, %", 1),
-            num_col("dtp_dropout", "Выбывание АКДС V1→V3, %", 1), num_col("mmr_dropout", "Выбывание кори V→RV, %", 1),
-            num_col("refusals", "Отказы, % оценок", 1)]
-    return TableSpec("prev-vacc-units", f"Охват прививками по {'участкам' if child == 'doctor' else 'единицам'} — {u.name}",
-                     f"{p.label}. Цель охвата — не менее 95 % в каждой поликлинике; сначала худшие по АКДС V3",
-                     cols, records, _base(u, p))
+    lead = KEY_DOSES[0].lower()
+    records.sort(key=lambda r: (r[lead] is None, r[lead] if r[lead] is not None else 0))
+    cols = [text_col("name", TITLES.get(child or "", "Единица"))]
+    cols += [num_col(k.lower(), f"{R.DOSES[k].name} к {_assess_label(R.DOSES[k])}, %", 1) for k in KEY_DOSES]
+    cols += [num_col(f"dropout_{last.lower()}", f"Выбывание {R.DOSES[first].name} → {R.DOSES[last].name}, %", 1)
+             for first, last in R.DROPOUT]
+    cols.append(num_col("refusals", "Отказы, % когорты", 1))
+    return TableSpec("prev-vacc-units", f"Охват прививками по {PLURAL_CHILDREN.get(child or '', 'единицам')} — {u.name}",
+                     f"{p.label}. Выбывание — среди начавших серию детей того же возраста; сначала худшие по "
+                     f"охвату «{R.DOSES[KEY_DOSES[0]].name}»", cols, records, _base(u, p))
 
 
 # ---------------------------------------------------------------- dispensarisation
-def _disp_record(r, months_n: int) -> dict:
+def _disp_record(r) -> dict:
     plan = float(r["plan_month"])
     done = float(r["stage1_done"])
     ref = float(r["stage2_referred"])
-    return {"plan_year": int(r["plan_year"] / max(months_n, 1)) if months_n else 0, "plan": round(plan),
-            "done": int(done), "pct": _pct(done, plan), "referred": int(ref), "ref_pct": _pct(ref, done),
+    return {"plan_year": int(r.get("plan_year_last", 0)), "plan": round(plan), "done": int(done),
+            "pct": _pct(done, plan), "referred": int(ref), "ref_pct": _pct(ref, r.get("done_stage2", done)),
             "full": _pct(r["stage2_full"], ref), "partial": _pct(r["stage2_partial"], ref),
             "none": _pct(r["stage2_none"], ref), "pathology": _pct(r["pathology"], done),
             "risk": _pct(r["with_risk"], done),
             **{c: _pct(r[c], done) for c in PM.HEALTH_GROUP_COLUMNS.values()}}
 
 
-DISP_COLS = [num_col("plan_year", "План на год"), num_col("plan", "План на период"), num_col("done", "Прошли I этап"),
+def _with_year_plan_and_stage2(df: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    """Sum the programs' rows per unit; the year's plan is that of the period's last month (a period can span two
+    plan years); the referral share is counted among the exams of programs that have a second stage."""
+    last = df["month"].max()
+    s2 = df[df["program"].isin(R.STAGE2_PROGRAMS)].groupby(keys)["stage1_done"].sum().rename("done_stage2")
+    plan = df[df["month"] == last].groupby(keys)["plan_year"].sum().rename("plan_year_last")
+    out = df.drop(columns=["month", "program"]).groupby(keys).sum()
+    return out.join(s2).join(plan).fillna({"done_stage2": 0, "plan_year_last": 0}).reset_index()
+
+
+DISP_COLS = [num_col("plan_year", "План на год (последнего месяца периода)"), num_col("plan", "План на период"),
+             num_col("done", "Прошли I этап"),
              num_col("pct", "Выполнение, %", 1), num_col("referred", "Направлены на II этап"),
-             num_col("ref_pct", "Направлены, % прошедших", 1), num_col("full", "II этап полностью, %", 1),
+             num_col("ref_pct", "Направлены, % прошедших диспансеризацию", 1), num_col("full", "II этап полностью, %", 1),
              num_col("partial", "…частично, %", 1), num_col("none", "…не прошли, %", 1),
              num_col("pathology", "Выявлено заболеваний, %", 1), num_col("risk", "С факторами риска, %", 1),
              *[num_col(c, f"{R.HEALTH_GROUP_NAMES[g]} группа здоровья, %", 1) for g, c in PM.HEALTH_GROUP_COLUMNS.items()]]
@@ -148,16 +172,20 @@ def dispensary_units_table(params: dict, scope) -> TableSpec:
     u, p, months = _ctx(params, scope, "mart_prevention")
     progs = _programs(params)
     filters = (("program", progs),)
-    df = PM.children("mart_prevention", PM.DISP, u, months, scope, filters=filters) if months else pd.DataFrame()
+    by = ("month", "program")
+    df = PM.children("mart_prevention", PM.DISP, u, months, scope, by=by, filters=filters) if months \
+        else pd.DataFrame()
     own = df.empty
     if own and months:
-        df = PM.totals("mart_prevention", PM.DISP, u, months, scope, filters=filters)
+        df = PM.totals("mart_prevention", PM.DISP, u, months, scope, by=by, filters=filters)
         df["child_id"], df["child_name"] = u.key or 0, u.name
     records = []
+    if not df.empty:
+        df = _with_year_plan_and_stage2(df, ["child_id", "child_name"])
     for r in df.to_dict("records"):
         if not r["plan_year"] and not r["stage1_done"]:
             continue
-        records.append({"child_id": int(r["child_id"]), "name": r["child_name"], **_disp_record(r, len(months))})
+        records.append({"child_id": int(r["child_id"]), "name": r["child_name"], **_disp_record(r)})
     records.sort(key=lambda r: (r["pct"] is None, r["pct"] if r["pct"] is not None else 0))
     child = U.child_level(u.level, PATH)
     name = "Медицинская организация" if own else TITLES.get(child or "", "Единица")
@@ -195,12 +223,14 @@ def dispensary_months_table(params: dict, scope) -> TableSpec:
 def form1000_table(params: dict, scope) -> TableSpec:
     """Form № 131/о table 1000: by age band and sex — attached on 1 January, planned, check-ups, dispensarisation."""
     u, p, months = _ctx(params, scope, "mart_prevention_band")
-    band = PM.totals("mart_prevention_band", ("plan_year", "stage1_done"), u, months, scope,
+    band = PM.totals("mart_prevention_band", ("stage1_done",), u, months, scope,
                      by=("program", "age_band", "sex")) if months else pd.DataFrame()
+    plan = PM.stock("mart_prevention_band", ("plan_year",), u, months[-1], scope, by=("program", "age_band", "sex")) \
+        if months else pd.DataFrame()
     pop = PM.stock("mart_prevention_band", ("attached",), u, months[-1], scope, by=("age_band", "sex")) \
         if months else pd.DataFrame()
-    n = max(len(months), 1)
     records = []
+
     def pick(df, code, sex, progs=None):
         if df.empty:
             return df
@@ -211,21 +241,27 @@ def form1000_table(params: dict, scope) -> TableSpec:
             m &= df["program"].isin(progs)
         return df[m]
 
+    def total(df, col, code, sex, progs):
+        x = pick(df, code, sex, progs)
+        return int(round(x[col].sum())) if len(x) else 0
+
     for code, _, _ in R.AGE_BANDS + (("total", 18, None),):
         for sex, sname in (("all", "все"), ("M", "мужчины"), ("F", "женщины")):
-            b = pick(band, code, sex, R.ADULT_PROGRAMS)
             att = pick(pop, code, sex)
             records.append({
                 "band": "Всего" if code == "total" else R.BAND_NAMES[code], "sex": sname,
                 "attached": int(att["attached"].sum()) if len(att) else 0,
-                "planned": int(round(b["plan_year"].sum() / n)) if len(b) else 0,
-                "prof": int(b.loc[b["program"] == "prof", "stage1_done"].sum()) if len(b) else 0,
-                "disp": int(b.loc[b["program"].isin(["disp", "deep"]), "stage1_done"].sum()) if len(b) else 0})
+                "planned": total(plan, "plan_year", code, sex, R.YEARLY_PROGRAMS),
+                "prof": total(band, "stage1_done", code, sex, ("prof",)),
+                "disp": total(band, "stage1_done", code, sex, ("disp",)),
+                "deep": total(band, "stage1_done", code, sex, ("deep",))})
     cols = [text_col("band", "Возраст, лет"), text_col("sex", "Пол"),
             num_col("attached", "Прикреплено на 1 января"), num_col("planned", "Из них в плане на год"),
-            num_col("prof", "Прошли профосмотр"), num_col("disp", "Прошли диспансеризацию")]
+            num_col("prof", "Прошли профосмотр"), num_col("disp", "Прошли диспансеризацию"),
+            num_col("deep", "Прошли углублённую диспансеризацию (дополнительно)")]
     return TableSpec("prev-form1000", f"Форма № 131/о, таблица 1000 — {u.name}",
-                     f"{p.label}. Возраст — исполняющийся в году (приказ № 404н); диспансеризация — с углублённой",
+                     f"{p.label}. Возраст — исполняющийся в году (приказ № 404н); прикреплённые — по регистру на дату "
+                     "построения витрин; план — профосмотров и диспансеризации на год (углублённая — сверх них)",
                      cols, records, _base(u, p))
 
 
@@ -291,7 +327,8 @@ def screening_units_table(params: dict, scope) -> TableSpec:
     cols = [text_col("name", TITLES.get(child or "", "Единица")), num_col("target", "Целевая группа на период"),
             num_col("tests", "Проведено"), num_col("pct", "Охват, %", 1), num_col("positives", "Положительные"),
             num_col("followed", "Дообследованы в срок, %", 1)]
-    return TableSpec("prev-screen-units", f"Онкоскрининг по единицам — {u.name}", f"{p.label}; сначала отстающие",
+    title = f"Онкоскрининг по {PLURAL_CHILDREN.get(child or '', 'единицам')} — {u.name}"
+    return TableSpec("prev-screen-units", title, f"{p.label}; сначала отстающие",
                      cols, records, _base(u, p))
 
 
@@ -343,7 +380,7 @@ def worklist_table(params: dict, scope) -> TableSpec:
                 "comment": r["status_comment"] if isinstance(r.get("status_comment"), str) else ""}
                for r in df.to_dict("records")]
     cols = [text_col("patient_id", "Код пациента в РМИС"), num_col("age", "Возраст"), text_col("doctor", "Участок (врач)"),
-            text_col("what", "Что положено"), text_col("state", "Срок"), text_col("since", "С какой даты"),
+            text_col("what", "Что положено"), text_col("state", "Состояние"), text_col("since", "С какой даты"),
             text_col("last_contact", "Последний контакт"), text_col("status", "Отметка"), text_col("comment", "Комментарий")]
     return TableSpec("prev-worklist", f"Кого пригласить на {fmt.date(d)} — {u.name}",
                      "Сначала положительный скрининг без дообследования, незавершённый II этап, просроченные прививки; "
@@ -369,7 +406,7 @@ def areas_table(params: dict, scope) -> TableSpec:
             num_col("overdue", "…просрочено"), num_col("vaccine", "Прививки"), num_col("disp", "Диспансеризация"),
             num_col("stage2", "II этап"), num_col("screening", "Онкоскрининг"),
             num_col("positive", "…положительные без дообследования"), num_col("invited", "Приглашены"),
-            num_col("refused", "Отказались"), num_col("upcoming", "Предстоит в 30 дней")]
+            num_col("refused", "Отказались"), num_col("upcoming", f"Предстоит в {P.UPCOMING_DAYS} дней")]
     return TableSpec("prev-areas", f"По участкам на {fmt.date(d)} — {u.name}",
                      "Сколько человек и мероприятий ждёт приглашения на каждом участке", cols, records,
                      {"level": u.level, "id": u.key, "date": d.isoformat(), "kinds": ",".join(kinds)})

@@ -129,13 +129,15 @@ def test_doses_delays_and_adult_booster(city, raw):
         vm.groupby("vaccine").size().sort_index().tolist()
     # delays: days from the due age to the dose, 0 when early, capped
     dl = _mart(db, "mart_vacc_delay")
-    d = R.DOSES["DTP1"]
-    x = vm[vm["vaccine"] == "DTP1"]
-    due = pd.Series(p.loc[x["patient_id"], "birth_date"].to_numpy()) + pd.DateOffset(months=d.months)
-    days = (pd.Series(x["vacc_date"].to_numpy()) - due).dt.days.clip(0, 181)
-    want = pd.Series(days).value_counts().sort_index()
-    got = dl[dl["vaccine"] == "DTP1"].groupby("delay_days")["doses"].sum().sort_index()
-    assert got.to_dict() == {int(k): int(n) for k, n in want.items()}
+    for code in ("DTP1", "DTP2", "BCG"):  # months only, months and days, days only
+        d = R.DOSES[code]
+        x = vm[vm["vaccine"] == code]
+        due = pd.Series(p.loc[x["patient_id"], "birth_date"].to_numpy()) + pd.DateOffset(months=d.months) \
+            + pd.Timedelta(days=d.days)
+        days = (pd.Series(x["vacc_date"].to_numpy()) - due).dt.days.clip(0, 181)
+        want = pd.Series(days).value_counts().sort_index()
+        got = dl[dl["vaccine"] == code].groupby("delay_days")["doses"].sum().sort_index()
+        assert len(x) > 0 and got.to_dict() == {int(k): int(n) for k, n in want.items()}, code
     # the adult booster on the last month: adults attached and those with ADSM within 10 years
     last = months.max()
     end = last + pd.offsets.MonthEnd(0)
@@ -256,16 +258,20 @@ def test_worklist_per_role_and_audit(city_app):
     mo = places["glavvrach"]["mo_id"]
     db = city_app.extensions["iam"]["db"]
     head = _client(city_app, "glavvrach")
+
+    def audited():
+        with db.engine.connect() as c:
+            return c.execute(sa.text("select count(*) from audit_log where action = 'view_patients' and "
+                                     "login = 'glavvrach' and object like 'prevention-worklist%'")).scalar()
+    before = audited()
     t = (_page(head, "?tab=worklist"))
     assert "Кого пригласить на" in t and "По участкам на" in t
+    assert audited() == before + 1  # the page's view
     r = head.get(f"/api/v1/prevention/worklist?level=mo&id={mo}")
     assert r.status_code == 200
     rows = r.get_json()["rows"]
     assert rows and {"patient_id", "what", "since"} <= set(rows[0])
-    with db.engine.connect() as c:
-        n = c.execute(sa.text("select count(*) from audit_log where action = 'view_patients' and login = 'glavvrach' "
-                              "and object like 'prevention-worklist%'")).scalar()
-    assert n >= 2  # the page and the API each audited
+    assert audited() == before + 2  # and the API's
     # the committee sees counts by участок but no names of patients
     chair = _client(city_app, "chair")
     t = (_page(chair, f"?tab=worklist&level=mo&id={mo}"))
@@ -307,7 +313,7 @@ def test_invitation_status_through_the_api(app):
     assert r.get_json()["status_name"] == "приглашён"
     again = head.get(f"/api/v1/prevention/worklist?level=mo&id={mo}").get_json()["rows"]
     mine = [x for x in again if str(x["patient_id"]) == str(first["patient_id"]) and x["status"] == "приглашён"]
-    assert mine and mine[0]["comment"] == "позвонили"
+    assert len(mine) == 1 and mine[0]["comment"] == "позвонили" and mine[0]["what"] == first["what"]
     bad = head.post("/api/v1/prevention/worklist/status", json={**body, "status": "maybe"}, headers=csrf_header(head))
     assert bad.status_code == 400 and "Неизвестный статус" in bad.get_json()["error"]
     chair = _client(app, "chair")
