@@ -250,7 +250,9 @@ def children(ctx: Context) -> pd.DataFrame:
     from .targets import targets_for
     out["target"] = targets_for(ind, ctx.level, out["unit_id"].tolist(), ctx.period)
     out["status"] = [scoring.status(v, t, ind.higher_is_better) for v, t in zip(out["value"], out["target"])]
-    out = out.sort_values("value", ascending=not ind.higher_is_better, na_position="last", kind="stable")
+    # equal values by name, as the rating does: the order must not depend on how the marts were last written
+    out = out.sort_values(["value", "unit_name"], ascending=[not ind.higher_is_better, True], na_position="last",
+                          kind="stable")
     return out.reset_index(drop=True)
 
 
