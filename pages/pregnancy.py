@@ -16,7 +16,7 @@ from components.view import PageState, Problem, View, drill_table, page, state_u
 from core import fmt
 from data_access import pregnancy as P
 from metrics import evaluate as E
-from reports.pregnancy import as_of_param
+from reports.common import as_of_param
 from security import current_scope
 
 dash.register_page(__name__, path="/pregnancy", name="Беременные", title="Мониторинг беременных — ИАМ", order=50,

@@ -175,7 +175,8 @@ WORKLIST = "prev-worklist-table"
 
 def _worklist(st: PageState) -> list:
     from data_access import prevention as P
-    from reports.prevention import as_of_param, kinds_param
+    from reports.common import as_of_param
+    from reports.prevention import kinds_param
     if st.unit.level not in P.LEVELS:
         return [dbc.Alert("Список «кого пригласить» составляется для медицинской организации или участка: выберите "
                           "организацию в таблицах других разделов или в строке навигации.", color="info",

@@ -4,6 +4,7 @@ from __future__ import annotations
 import datetime as dt
 
 from components.tablespec import TableParamError
+from core import fmt
 from core.periods import Period, PeriodError, parse_period
 from metrics import evaluate as E
 
@@ -45,3 +46,21 @@ def unit_param(params: dict, scope, path: str):
         raise  # a LookupError: 404 in the API and exports
     except U.UnitError as exc:
         raise TableParamError(str(exc)) from exc
+
+
+def as_of_param(params: dict, period=None) -> dt.date:
+    """The date of the snapshot: given, or the end of the period (the last day with data at most)."""
+    span = E.data_span()
+    last_day = (span[1].replace(day=28) + dt.timedelta(days=4)).replace(day=1) - dt.timedelta(days=1)
+    if params.get("date"):
+        try:
+            d = dt.date.fromisoformat(str(params["date"])[:10])
+        except ValueError as exc:
+            raise TableParamError("Дата — в формате ГГГГ-ММ-ДД") from exc
+        if not span[0] <= d <= last_day:
+            raise TableParamError(f"Дата вне периода данных ({fmt.date(span[0])} – {fmt.date(last_day)})")
+        return d
+    if period is not None:
+        end = (period.last.replace(day=28) + dt.timedelta(days=4)).replace(day=1) - dt.timedelta(days=1)
+        return min(end, last_day)
+    return last_day

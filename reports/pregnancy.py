@@ -1,15 +1,12 @@
 """Tables of the pregnancy-monitoring view."""
 from __future__ import annotations
 
-import datetime as dt
-
 from components.tablespec import TableParamError, TableSpec, table
 from core import fmt
 from data_access import pregnancy as P
-from metrics import evaluate as E
 from metrics import pregnancy as PM
 
-from .common import months_of, num_col, period_param, text_col
+from .common import as_of_param, months_of, num_col, period_param, text_col
 from .common import unit_param as common_unit_param
 
 TITLES = {"district": "Район", "mo": "Женская консультация", "doctor": "Врач"}
@@ -19,24 +16,6 @@ def unit_param(params: dict, scope):
     """(level, id for the loaders, the unit), refused outside the scope."""
     u = common_unit_param(params, scope, P.PATH)
     return u.level, u.key, u
-
-
-def as_of_param(params: dict, period=None) -> dt.date:
-    """The date of the snapshot: given, or the end of the period (the last day with data at most)."""
-    span = E.data_span()
-    last_day = (span[1].replace(day=28) + dt.timedelta(days=4)).replace(day=1) - dt.timedelta(days=1)
-    if params.get("date"):
-        try:
-            d = dt.date.fromisoformat(str(params["date"])[:10])
-        except ValueError as exc:
-            raise TableParamError("Дата — в формате ГГГГ-ММ-ДД") from exc
-        if not span[0] <= d <= last_day:
-            raise TableParamError(f"Дата вне периода данных ({fmt.date(span[0])} – {fmt.date(last_day)})")
-        return d
-    if period is not None:
-        end = (period.last.replace(day=28) + dt.timedelta(days=4)).replace(day=1) - dt.timedelta(days=1)
-        return min(end, last_day)
-    return last_day
 
 
 def weeks_param(params: dict) -> int:

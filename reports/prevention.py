@@ -1,8 +1,6 @@
 """Tables of the prevention and screening view (screen, CSV/XLSX and API from the same builders)."""
 from __future__ import annotations
 
-import datetime as dt
-
 import pandas as pd
 
 from components.tablespec import TableParamError, TableSpec, table
@@ -12,7 +10,7 @@ from data_access import units as U
 from metrics import evaluate as E
 from metrics import prevention as PM
 
-from .common import months_of, num_col, period_param, text_col
+from .common import as_of_param, months_of, num_col, period_param, text_col
 from .common import unit_param as common_unit_param
 
 PATH = PM.PATH
@@ -331,11 +329,6 @@ def screening_units_table(params: dict, scope) -> TableSpec:
     return TableSpec("prev-screen-units", title, f"{p.label}; сначала отстающие",
                      cols, records, _base(u, p))
 
-
-def as_of_param(params: dict) -> dt.date:
-    """The worklist's date: given, or the last day with data."""
-    from .pregnancy import as_of_param as date_param
-    return date_param(params)
 
 
 # ---------------------------------------------------------------- the worklist «кого пригласить»
