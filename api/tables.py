@@ -29,6 +29,11 @@ SUBJECTS = {
                     "children": "prev-children", "screening": "prev-screening", "screening-units": "prev-screen-units",
                     "worklist": "prev-worklist", "areas": "prev-areas"},
                    {"level", "id", "period", "program", "date", "kinds"}),
+    "registers": ({"summary": "reg-summary", "units": "reg-units", "patients": "reg-patients"},
+                  {"level", "id", "period", "register", "date"}),
+    "quality": ({"criteria": "quality-criteria", "units": "quality-units", "criterion-units": "quality-criterion-units",
+                 "cases": "quality-cases", "volumes": "vol-units", "volume-months": "vol-months"},
+                {"level", "id", "period", "criterion", "result"}),
 }
 
 

@@ -10,34 +10,20 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import re
-import statistics
 import sys
-import tempfile
-import time
 from pathlib import Path
 
 import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from app import create_app  # noqa: E402
-from config import Config  # noqa: E402
+from bench.common import bench_app, signed_in, timed  # noqa: E402
 from data_access import marts as M  # noqa: E402
 from data_access import schema  # noqa: E402
 
 MARTS = ("mart_prevention", "mart_prevention_band", "mart_vaccination", "mart_vacc_delay", "mart_screening")
 PARTS = ("vaccination", "vaccination-units", "dispensary", "dispensary-months", "form-1000", "screening",
          "screening-units")
-
-
-def timed(fn, repeat: int) -> dict:
-    runs = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        runs.append(time.perf_counter() - t0)
-    return {"median_ms": round(statistics.median(runs) * 1000), "max_ms": round(max(runs) * 1000)}
 
 
 def main() -> int:
@@ -47,10 +33,7 @@ def main() -> int:
     ap.add_argument("--label", default="")
     ap.add_argument("--out", default=str(Path(__file__).parent / "results" / "prevention.jsonl"))
     a = ap.parse_args()
-    tmp = Path(tempfile.mkdtemp())
-    cfg = Config(database_url=a.url, instance_dir=tmp, cache_dir=tmp / "cache", cache_timeout=0, demo=False,
-                 secret_key="bench-" + "x" * 40, login_failure_delay=0)
-    app = create_app(cfg)
+    app = bench_app(a.url)
     db = app.extensions["iam"]["db"]
     with db.engine.connect() as c:
         last = c.execute(sa.select(sa.func.max(M.marts.tables["mart_vaccination"].c.month))).scalar()
@@ -74,15 +57,7 @@ def main() -> int:
             out["marts_one_month"][name] = timed(lambda sel=sel: c.execute(
                 sa.select(sa.func.count()).select_from(sel.subquery())).scalar(), 1)
 
-    from security import users
-    with app.app_context():
-        if users.by_login(db, "bench-district") is None:
-            users.create(db, login="bench-district", full_name="Bench", role="district", district_id=district,
-                         password="Timer-2026-check")
-    c = app.test_client()
-    tok = re.search(r'name="csrf_token" value="([^"]+)"', c.get("/login").get_data(as_text=True)).group(1)
-    assert c.post("/login", data={"csrf_token": tok, "login": "bench-district",
-                                  "password": "Timer-2026-check"}).status_code == 302
+    c = signed_in(app, "bench-district", "district", district)
     period = f"{last:%Y}"
     for level, uid in (("region", None), ("district", district), ("mo", big["adult_polyclinic"])):
         q = f"level={level}" + (f"&id={uid}" if uid else "") + f"&period={period}"

@@ -16,17 +16,32 @@ SEPARATORS = ", "  # decimal comma, space for thousands: 12 345,6
 FONT = {"family": "system-ui, -apple-system, Segoe UI, Roboto, sans-serif", "size": 12}
 
 
+# Full numbers with Russian digit groups on the axes: plotly's default abbreviations ("12k", "1.2M") are English.
+AXIS = {"gridcolor": "#e9ecef", "zerolinecolor": "#dee2e6", "automargin": True, "exponentformat": "none",
+        "separatethousands": True}
+
+
 def _layout(**kw) -> dict:
     base = {"separators": SEPARATORS, "template": {"layout": {"paper_bgcolor": "white", "plot_bgcolor": "white"}},
             "margin": {"l": 10, "r": 10, "t": 30, "b": 10}, "font": FONT,
-            "xaxis": {"gridcolor": "#e9ecef", "zerolinecolor": "#dee2e6", "automargin": True},
-            "yaxis": {"gridcolor": "#e9ecef", "zerolinecolor": "#dee2e6", "automargin": True}}
+            "xaxis": AXIS, "yaxis": AXIS}
     for k, v in kw.items():
         if isinstance(v, dict) and isinstance(base.get(k), dict):
             base[k] = {**base[k], **v}
         else:
             base[k] = v
     return base
+
+
+def symmetric_ticks(peak: float, per_side: int = 3) -> dict:
+    """Axis ticks for a chart mirrored around zero (a population pyramid): positive labels on both sides."""
+    import math
+    raw = peak / per_side
+    mag = 10 ** math.floor(math.log10(raw)) if raw > 0 else 1
+    step = next(m * mag for m in (1, 2, 2.5, 5, 10) if m * mag >= raw)
+    vals = [k * step for k in range(-per_side, per_side + 1)]
+    return {"tickmode": "array", "tickvals": vals, "ticktext": [fmt.number(abs(v)) for v in vals],
+            "range": [-per_side * step * 1.05, per_side * step * 1.05]}
 
 
 def _vline(x: float, text: str | None = None) -> tuple[dict, list]:
@@ -134,3 +149,50 @@ def sparkline(df: pd.DataFrame, color: str, **style):
     from dash import html
     return html.Img(src=sparkline_svg(list(df["value"]) if len(df) else [], color), alt="динамика за 12 месяцев",
                     style={"width": "100%", "height": "40px", "display": "block", **style})
+
+
+# ---------------------------------------------------------------- the districts as a tile map
+TILE_XY = {"Курортный": (0, 5), "Выборгский": (2, 5), "Кронштадтский": (0, 4), "Приморский": (1, 4),
+           "Калининский": (3, 4), "Красногвардейский": (4, 4), "Василеостровский": (1, 3), "Петроградский": (2, 3),
+           "Центральный": (3, 3), "Невский": (4, 3), "Кировский": (1, 2), "Адмиралтейский": (2, 2), "Фрунзенский": (3, 2),
+           "Петродворцовый": (0, 1), "Красносельский": (1, 1), "Московский": (2, 1), "Пушкинский": (2, 0),
+           "Колпинский": (4, 0)}
+# Standard short names of the districts, so that two tiles never read the same («Красно…» twice).
+TILE_NAMES = {"Адмиралтейский": "Адмиралт.", "Василеостровский": "В. О.", "Выборгский": "Выборгск.",
+              "Калининский": "Калинин.", "Кировский": "Кировск.", "Колпинский": "Колпин.",
+              "Красногвардейский": "Красногв.", "Красносельский": "Красносел.", "Кронштадтский": "Кроншт.",
+              "Курортный": "Курортн.", "Московский": "Московск.", "Невский": "Невский", "Петроградский": "Петрогр.",
+              "Петродворцовый": "Петродв.", "Приморский": "Приморск.", "Пушкинский": "Пушкинск.",
+              "Фрунзенский": "Фрунзен.", "Центральный": "Центральн."}
+# Sequential: darker means a higher value (ColorBrewer Reds).
+TILE_SCALE = [[0.0, "#fff5f0"], [0.25, "#fcbba1"], [0.5, "#fb6a4a"], [0.75, "#cb181d"], [1.0, "#67000d"]]
+
+
+def tile_text_colors(values: list[float]) -> list[str]:
+    """White text on the dark half of the scale, dark text on the light half (readable on every tile)."""
+    lo, hi = min(values), max(values)
+    span = hi - lo
+    return ["#ffffff" if span and (v - lo) / span > 0.55 else "#212529" for v in values]
+
+
+def district_tiles(rows: list[dict], unit: str) -> dict:
+    """The 18 districts as square tiles placed like the map, coloured by value.
+
+    Args:
+        rows: name (a district), id (clicked through as customdata), value, hover.
+        unit: the colour bar's title, in Russian units.
+    """
+    rows = [r for r in rows if r["name"] in TILE_XY]
+    if not rows:
+        return empty("Нет данных")
+    values = [r["value"] for r in rows]
+    return {"data": [{"type": "scatter", "mode": "markers+text", "x": [TILE_XY[r["name"]][0] for r in rows],
+                      "y": [TILE_XY[r["name"]][1] for r in rows],
+                      "text": [f"{TILE_NAMES.get(r['name'], r['name'])}<br>{fmt.number(r['value'], 0)}" for r in rows],
+                      "customdata": [r["id"] for r in rows], "hovertext": [r["hover"] for r in rows],
+                      "hoverinfo": "text", "textfont": {"size": 9, "color": tile_text_colors(values)},
+                      "marker": {"symbol": "square", "size": 64, "color": values, "colorscale": TILE_SCALE,
+                                 "showscale": True, "line": {"color": "white", "width": 2},
+                                 "colorbar": {"title": {"text": unit}, "separatethousands": True}}}],
+            "layout": _layout(height=460, xaxis={"visible": False, "range": [-0.6, 4.6]},
+                              yaxis={"visible": False, "range": [-0.6, 5.6]}, clickmode="event")}

@@ -9,7 +9,7 @@ from metrics.scoring import STATUS_COLORS, STATUS_NAMES, change_is_good
 
 from . import charts
 
-BADGE = {"good": "success", "warn": "warning", "bad": "danger", "none": "secondary"}
+BADGE = {"good": "success", "warn": "warning", "bad": "danger", "none": "secondary", "few": "light"}
 
 
 def delta(value, base, ind, label: str):

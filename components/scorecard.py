@@ -6,7 +6,7 @@ from dash import dcc, html
 from core import fmt
 from metrics.scoring import STATUS_COLORS, STATUS_NAMES
 
-LIGHT = {"good": "#d1e7dd", "warn": "#fff3cd", "bad": "#f8d7da", "none": "#f1f3f5"}
+LIGHT = {"good": "#d1e7dd", "warn": "#fff3cd", "bad": "#f8d7da", "none": "#f1f3f5", "few": "#f8f9fa"}
 
 
 def scorecard(units: list[tuple[int, str, str | None]], indicators, cells: dict, table_id: str = "scorecard"):

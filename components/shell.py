@@ -8,6 +8,8 @@ from dash import dcc, html
 NAV = "nav-location"  # the one Location callbacks write to for drill-down navigation (refresh="callback-nav")
 READY = "page-ready"  # rendered with every page: ``data-url`` names the address whose content is on screen
 LOADING_DELAY_MS = 250  # a quick answer does not flash a spinner
+TOGGLER, COLLAPSE = "nav-toggler", "nav-collapse"
+NAV_EXPAND = "xxl"  # the full menu from 1400 px; narrower screens get the toggler
 
 
 def loading(children, target: dict | None = None, dim: bool = True, **kwargs):
@@ -63,12 +65,37 @@ def page_allowed(page: dict, user) -> bool:
     return user is not None and (not roles or user.role in roles)
 
 
+def task_counter(user):
+    """Badges «open · overdue» beside «Задачи» for people who control or carry tasks (not analysts)."""
+    from flask import current_app
+
+    from data_access import tasks as T
+    from security import current_scope
+    from security.roles import ROLES
+    if user is None or not (ROLES[user.role].create_tasks or user.role == "mo"):
+        return None
+    n_open, n_overdue = T.open_counts(current_app.extensions["iam"]["db"], current_scope())
+    badges = [dbc.Badge(n_open, color="light", text_color="primary", pill=True, className="ms-1",
+                        title="открытые задачи", id="nav-tasks-open")]
+    if n_overdue:
+        badges.append(dbc.Badge(n_overdue, color="danger", pill=True, className="ms-1", title="просроченные",
+                                id="nav-tasks-overdue"))
+    return badges
+
+
+def _menu_label(page: dict, user):
+    if page["path"] == "/tasks" and (badges := task_counter(user)):
+        return [page["menu"], *badges]
+    return page["menu"]
+
+
 def navbar(user) -> dbc.Navbar:
     from security.roles import ROLE_NAMES
     from security.web import csrf_token
     pages = sorted((p for p in dash.page_registry.values() if p.get("menu") and page_allowed(p, user)),
                    key=lambda p: p.get("order", 50))
-    main = [dbc.NavItem(dbc.NavLink(p["menu"], href=p["path"], active="partial" if p["path"] != "/" else "exact"))
+    main = [dbc.NavItem(dbc.NavLink(_menu_label(p, user), href=p["path"],
+                                    active="partial" if p["path"] != "/" else "exact", id=f"nav-{p['module']}"))
             for p in pages if p.get("order", 50) < 80]
     admin = [dbc.DropdownMenuItem(p["menu"], href=p["path"]) for p in pages if p.get("order", 50) >= 80]
     right = []
@@ -79,14 +106,22 @@ def navbar(user) -> dbc.Navbar:
                       method="POST", action="/logout")]
         right.append(dbc.DropdownMenu(items, label=f"{user.full_name} · {ROLE_NAMES[user.role]}", nav=True,
                                       align_end=True, id="user-menu"))
+    # Below NAV_EXPAND the menu folds behind a toggler, so that the user menu with «Выйти» is never cut off
+    # and no page scrolls sideways on a 1280 or 1024 px screen.
     return dbc.Navbar(
         dbc.Container([
             dbc.NavbarBrand([html.I(className="bi bi-heart-pulse me-2"), "ИАМ"], href="/"),
-            dbc.Nav(main, navbar=True, className="me-auto"),
-            dbc.Nav(right, navbar=True),
+            dbc.NavbarToggler(id=TOGGLER),
+            dbc.Collapse([dbc.Nav(main, navbar=True, className="me-auto"), dbc.Nav(right, navbar=True)],
+                         id=COLLAPSE, is_open=False, navbar=True),
         ], fluid=True),
-        color="primary", dark=True, className="mb-3",
+        color="primary", dark=True, className="mb-3", expand=NAV_EXPAND,
     )
+
+
+# the toggler opens and closes the folded menu in the browser (no round trip)
+dash.clientside_callback("function(n, open) { return !open; }", dash.Output(COLLAPSE, "is_open"),
+                         dash.Input(TOGGLER, "n_clicks"), dash.State(COLLAPSE, "is_open"), prevent_initial_call=True)
 
 
 def shell():

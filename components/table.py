@@ -39,7 +39,9 @@ def indicator_columns(ind, level: str, with_district: bool) -> list[dict]:
 def display_frame(rows, ind):
     """The rows as the table shows them (also what exports write)."""
     df = rows.copy()
-    df["rank"] = range(1, len(df) + 1)
+    # places only for judged values: a value on too few observations or no value has none
+    judged = df["value"].notna() & ~df.get("few", False)
+    df["rank"] = judged.cumsum().where(judged)
     df["d_prev"] = (df["value"] - df["previous_value"]).round(ind.decimals)
     df["d_ly"] = (df["value"] - df["last_year_value"]).round(ind.decimals)
     for c in ("value", "target"):
@@ -64,6 +66,7 @@ def indicator_table(table_id, rows, ind, level: str, with_district: bool):
             {"if": {"filter_query": '{status} = "warn"', "column_id": "status_name"}, "color": "#b38600"},
             {"if": {"filter_query": '{status} = "bad"', "column_id": "status_name"}, "color": "#dc3545",
              "fontWeight": 600},
+            {"if": {"filter_query": '{status} = "few"'}, "color": "#6c757d", "fontStyle": "italic"},
             {"if": {"column_id": "unit_name"}, "cursor": "pointer", "color": "#0d6efd"},
         ],
         style_header={"fontWeight": 600, "backgroundColor": "#f8f9fa"},

@@ -47,6 +47,13 @@ def latest_month(first: dt.date, last: dt.date) -> Period:
     return parse_period(f"{last:%Y-%m}")
 
 
+def overview_period(first: dt.date, last: dt.date) -> Period:
+    """The one default period of the overview pages (home, rating, a unit's card): the latest quarter,
+    so that the committee sees the same numbers on each of them."""
+    from core.periods import period_of_kind
+    return period_of_kind("quarter", last)
+
+
 def _period(params: dict, span: tuple[dt.date, dt.date] | None, default) -> tuple[Period, dt.date, dt.date]:
     """The period named by the URL (or the page's default) and the data span; Problem when not shown."""
     if span is None:

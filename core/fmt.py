@@ -4,6 +4,12 @@ from __future__ import annotations
 import datetime as dt
 import math
 
+from babel import Locale
+from babel.dates import format_date
+from babel.numbers import format_decimal
+
+RU = Locale("ru")
+
 NBSP = "\u00a0"
 MONTHS = ["январь", "февраль", "март", "апрель", "май", "июнь", "июль", "август", "сентябрь", "октябрь",
           "ноябрь", "декабрь"]
@@ -13,11 +19,17 @@ MONTHS_SHORT = ["янв", "фев", "мар", "апр", "май", "июн", "и�
 
 
 def number(x, decimals: int = 0, sign: bool = False) -> str:
-    """12345.6 → «12 345,6» (thin grouping with a no-break space, decimal comma); None → «—»."""
+    """12345.6 → «12 345,6» (CLDR grouping with a no-break space, decimal comma); None → «—».
+
+    The sign follows the number as shown: a value that rounds to zero is «0,0», never «−0,0» or «+0,0».
+    """
     if x is None or (isinstance(x, float) and (math.isnan(x) or math.isinf(x))):
         return "—"
-    text = f"{abs(x):,.{decimals}f}".replace(",", NBSP).replace(".", ",")
-    if x < 0 and text.strip("0,\u00a0"):
+    pattern = "#,##0" + ("." + "0" * decimals if decimals > 0 else "")
+    text = format_decimal(abs(x), format=pattern, locale=RU, decimal_quantization=True).replace("\u202f", NBSP)
+    if not text.strip("0,\u00a0"):
+        return text
+    if x < 0:
         return "−" + text
     return ("+" + text) if sign and x > 0 else text
 
@@ -35,18 +47,15 @@ def datetime(d: dt.datetime | None) -> str:
 
 
 def month_name(d: dt.date) -> str:
-    return f"{MONTHS[d.month - 1]} {d.year}"
+    """«октябрь 2026» (the standalone month name, CLDR)."""
+    return format_date(d, "LLLL y", locale=RU)
 
 
 def month_short(d: dt.date) -> str:
     return f"{MONTHS_SHORT[d.month - 1]} {d.year}"
 
 
-def plural(n: int, one: str, few: str, many: str) -> str:
-    """Russian plural form for n: 1 организация, 2 организации, 5 организаций."""
-    n = abs(int(n))
-    if n % 10 == 1 and n % 100 != 11:
-        return one
-    if 2 <= n % 10 <= 4 and not 12 <= n % 100 <= 14:
-        return few
-    return many
+def plural(n, one: str, few: str, many: str) -> str:
+    """The Russian plural form for n by the CLDR rules (Babel): 1 организация, 2 организации, 5 организаций;
+    a fraction takes the genitive singular: 1,5 организации."""
+    return {"one": one, "few": few, "many": many}.get(RU.plural_form(abs(n)), few)

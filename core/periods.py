@@ -149,3 +149,11 @@ def choices(kind: str, first_month: dt.date, last_month: dt.date) -> list[Period
 
 def month_label_gen(d: dt.date) -> str:
     return f"{d.day} {MONTHS_GEN[d.month - 1]} {d.year}"
+
+
+def words(key: str | None) -> str:
+    """A stored period key in words: «2026-10» → «октябрь 2026», «2026-Q3» → «3 квартал 2026» (unknown: as is)."""
+    try:
+        return parse_period(key).label
+    except PeriodError:
+        return key or ""

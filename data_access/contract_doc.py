@@ -95,6 +95,58 @@ def _loading() -> str:
     return "\n".join(out) + "\n"
 
 
+def _calendar() -> str:
+    """The codes of ``vaccination.vaccine`` (core.prevention)."""
+    from core import prevention as P
+    out = ["\n## Национальный календарь\n",
+           "Коды `vaccination.vaccine` и `vaccination_exemption.vaccine` (приказ № 1122н, детская часть; "
+           "объявлены в `core/prevention.py`). Отказ или отвод может указывать код дозы, код серии или ничего "
+           "(все прививки).\n",
+           "| Код | Прививка | Серия | Срок |", "|---|---|---|---|"]
+    for d in P.CALENDAR:
+        out.append(f"| `{d.code}` | {d.name} | `{d.series}` — {P.SERIES[d.series]} | {d.due_label} |")
+    for code, name in P.OTHER_VACCINES.items():
+        out.append(f"| `{code}` | {name} | — | — |")
+    return "\n".join(out) + "\n"
+
+
+def _registers() -> str:
+    """The codes of the register tables and the registers and criteria that read them (core.registers)."""
+    from core import registers as R
+    out = ["\n## Регистры и критерии качества\n",
+           "Коды таблиц `dispensary_observation`, `lab_result`, `instrumental_study`, `prescription` и "
+           "регистры и критерии, которые по ним считаются (объявлены в `core/registers.py`: регистры — "
+           "приказ № 168н, критерии — приказ № 203н). Диагноз относится к регистру по первым трём знакам "
+           "кода МКБ-10. Исследование выполнено, если есть значение (`lab_result.value`) и нет причины; "
+           "исследование или назначение с причиной `not_done_reason` — не выполнено, но причина записана.\n",
+           "**Лабораторные исследования** (`lab_result.test`, единица — `lab_result.unit`):\n",
+           "| Код | Исследование | Единица |", "|---|---|---|"]
+    out += [f"| `{t.code}` | {t.name} | {t.unit} |" for t in R.LAB_TESTS.values()]
+    out += ["\n**Инструментальные исследования** (`instrumental_study.study`):\n", "| Код | Исследование |", "|---|---|"]
+    out += [f"| `{x.code}` | {x.name} |" for x in R.STUDIES.values()]
+    out += ["\n**Группы препаратов** (`prescription.drug_group`):\n", "| Код | Группа |", "|---|---|"]
+    out += [f"| `{k}` | {v} |" for k, v in R.DRUG_GROUPS.items()]
+    out += ["\n**Причины невыполнения** (`not_done_reason`):\n", "| Код | Причина |", "|---|---|"]
+    out += [f"| `{k}` | {v} |" for k, v in R.NOT_DONE_REASONS.items()]
+    out += ["\n**Причины снятия с наблюдения** (`dispensary_observation.end_reason`):\n", "| Код | Причина |",
+            "|---|---|"]
+    out += [f"| `{k}` | {v} |" for k, v in R.END_REASONS.items()]
+    out += ["\n**Регистры** (диспансерное наблюдение с кодом МКБ-10 регистра; цель — последнее значение "
+            "исследования за 12 месяцев):\n", "| Код | Регистр | МКБ-10 | Приёмов в год | Цель |", "|---|---|---|---|---|"]
+    out += [f"| `{r.code}` | {r.name} | {r.icd_text} | {r.visits_per_year} | {r.control.label if r.control else '—'} |"
+            for r in R.REGISTERS]
+    out += ["\n**Критерии качества** (случай — постановка на наблюдение или случай обслуживания с диагнозом; "
+            "выполнено — 1 балл, не выполнено с причиной — 0,5, не выполнено — 0; исключение — пациент на день "
+            "отсчёта состоит на наблюдении с указанным диагнозом):\n",
+            "| Код | Критерий | МКБ-10 | Событие | Коды | Срок | Исключение |", "|---|---|---|---|---|---|---|"]
+    for c in R.CRITERIA:
+        codes = ", ".join(f"`{x}`" for x in c.codes)
+        exempt = f"{c.exempt_text}" if c.exempt_icd else "—"
+        out.append(f"| `{c.code}` | {c.disease}: {c.name} | {c.icd_text} | {R.EVENTS[c.event]} | {codes} | "
+                   f"{c.window_text} | {exempt} |")
+    return "\n".join(out) + "\n"
+
+
 def _type(col) -> str:
     t = str(col.type)
     return t.replace("VARCHAR", "String").replace("INTEGER", "Integer").replace("SMALLINT", "SmallInteger")
@@ -112,6 +164,8 @@ def render() -> str:
             for c in t.columns:
                 key = " (ключ)" if c.primary_key else ""
                 out.append(f"| `{c.name}`{key} | {_type(c)} | {'да' if c.nullable else 'нет'} | {c.doc or ''} |")
+    out.append(_calendar())
+    out.append(_registers())
     out.append(_loading())
     out.append("\n## Витрины (обработанные данные)\n")
     out.append("Строятся внутри базы (`INSERT … SELECT … GROUP BY`) по месяцам командой "

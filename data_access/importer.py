@@ -747,6 +747,9 @@ def export_month(db: Database, directory: str | Path, month: dt.date, *, tables:
                 df[c.name] = df[c.name].astype("Int64")  # no «12.0» where a column has gaps
             elif kind == "bool":
                 df[c.name] = df[c.name].map({True: "true", False: "false"})
+            elif kind == "float" and db.is_duckdb:  # DuckDB's FLOAT is single precision: its shortest text
+                v = df[c.name].astype("float32")
+                df[c.name] = pd.Series(v.to_numpy().astype(str), index=df.index).where(v.notna(), None)
             elif kind == "date":
                 df[c.name] = pd.to_datetime(df[c.name]).dt.strftime("%Y-%m-%d")
             elif kind == "datetime":

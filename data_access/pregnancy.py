@@ -15,6 +15,8 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy import func
 
+from core.ages import age_years_series
+
 from . import schema as s
 from . import units as U
 from .cache import cached
@@ -74,6 +76,14 @@ def check(level: str, unit_id, scope: Scope) -> U.Unit:
 
 
 @cached(timeout=600)
+def observes_pregnancies(mo_id: int) -> bool:
+    """Whether an organisation has ever registered a pregnancy (an adult polyclinic has none)."""
+    p = s.pregnancy
+    with get_db().engine.connect() as conn:
+        return conn.execute(sa.select(p.c.pregnancy_id).where(p.c.mo_id == int(mo_id)).limit(1)).first() is not None
+
+
+@cached(timeout=600)
 def observed(level: str, unit_id, as_of: dt.date, scope: Scope = CITY) -> pd.DataFrame:
     """Pregnancies under observation on ``as_of`` (registered by then, not ended before) with their last visit."""
     n = check(level, unit_id, scope)
@@ -128,7 +138,7 @@ def worklist(level: str, unit_id, as_of: dt.date, scope: Scope, high_risk_weeks:
         raise ScopeError("Списки пациентов доступны только руководителям районов и медицинских организаций")
     df = statuses(observed(level, unit_id, as_of, scope), as_of, high_risk_weeks)
     birth = pd.to_datetime(df["birth_date"])
-    df["age"] = ((pd.Timestamp(as_of) - birth).dt.days // 365.25).astype(int)
+    df["age"] = age_years_series(birth, as_of)
     rows = []
     orgs = U.organisations().set_index("mo_id")["short_name"]
     for r in df.to_dict("records"):

@@ -59,6 +59,7 @@ from dateutil.relativedelta import relativedelta
 from sqlalchemy import func
 
 from core import prevention as R
+from core.ages import age_years_series
 
 from . import schema as s
 from . import units as U
@@ -129,8 +130,7 @@ def _fmt(d) -> str:
 
 def _age(birth: pd.Series, as_of: dt.date) -> pd.Series:
     """Full years on a date."""
-    before = (birth.dt.month > as_of.month) | ((birth.dt.month == as_of.month) & (birth.dt.day > as_of.day))
-    return (as_of.year - birth.dt.year - before.astype(int)).astype(int)
+    return age_years_series(birth, as_of)
 
 
 def _first(df: pd.DataFrame, key: str, date: str) -> pd.DataFrame:

@@ -192,6 +192,9 @@ care_episode = T(
     C("closed_date", Date, "Дата закрытия; пусто — случай не закрыт", nullable=True),
     C("closed_at", DateTime, "Момент закрытия случая (от него считается своевременность СЭМД)", nullable=True),
     C("visits_count", SmallInteger, "Число посещений в случае"),
+    C("outcome", String(12), "Исход госпитализации: recovered — выздоровление, improved — улучшение, unchanged — без "
+      "перемен, worse — ухудшение, died — смерть, transferred — переведён; пусто — амбулаторный случай или не закрыт",
+      nullable=True),
     doc="Случаи обслуживания (обращения и госпитализации).",
     source="Подсистема ведения ЭМК РМИС (ТАП, КСГ)",
     mapping="Представление над талонами амбулаторного пациента и картами выбывшего из стационара.",
@@ -405,6 +408,92 @@ cancer_screening = T(
     kind="fact",
 )
 
+# ---------------------------------------------------------------- registers and quality of care
+dispensary_observation = T(
+    "dispensary_observation",
+    C("obs_id", BigInteger, "Код записи о диспансерном наблюдении"),
+    C("patient_id", BigInteger, "Пациент"),
+    C("mo_id", Integer, "МО, где пациент состоит на наблюдении"),
+    C("doctor_id", Integer, "Врач, осуществляющий наблюдение"),
+    C("icd10", String(6), "Диагноз, по которому установлено наблюдение (МКБ-10)"),
+    C("start_date", Date, "Дата постановки на диспансерное наблюдение"),
+    C("end_date", Date, "Дата снятия с наблюдения; пусто — состоит на наблюдении", nullable=True),
+    C("end_reason", String(10), "Причина снятия: recovered — выздоровление (ремиссия), moved — выбыл, died — смерть, "
+      "other — другая; пусто — состоит", nullable=True),
+    C("visits_per_year", SmallInteger, "Плановая частота диспансерных приёмов в год (приказ № 168н)"),
+    doc="Диспансерное наблюдение (приказ № 168н): постановка и снятие по диагнозу, врач, плановая частота приёмов.",
+    source="Подсистема «Диспансерное наблюдение» РМИС (контрольная карта, форма № 030/у)",
+    mapping="Одна строка на контрольную карту (пациент × диагноз × период наблюдения).",
+    kind="fact",
+)
+
+lab_result = T(
+    "lab_result",
+    C("result_id", BigInteger, "Код результата"),
+    C("patient_id", BigInteger, "Пациент"),
+    C("mo_id", Integer, "МО, направившая на исследование"),
+    C("doctor_id", Integer, "Направивший врач"),
+    C("test", String(8), "Исследование: HBA1C, GLU, CREA, EGFR, CHOL, LDL, MAU, CBC, CRP, K, NA, UA; SBP — "
+      "систолическое АД, измеренное на приёме (см. раздел «Регистры и критерии качества»)"),
+    C("taken_date", Date, "Дата взятия материала (измерения)"),
+    C("value", Float, "Значение; пусто — исследование не выполнено (тогда указана причина)", nullable=True),
+    C("unit", String(20), "Единица измерения (%, ммоль/л, мкмоль/л, мл/мин/1,73 м², мг/л, г/л, мм рт. ст.)"),
+    C("not_done_reason", String(20), "Почему не выполнено: refusal — отказ пациента, contraindication — "
+      "противопоказание, unavailable — недоступно; пусто — выполнено", nullable=True),
+    doc="Результаты лабораторных исследований (и измерения АД на приёме) для критериев качества и целевых "
+        "показателей регистров.",
+    source="Лабораторная информационная система, интегрированная с РМИС (СЭМД «Протокол лабораторного "
+           "исследования»); АД — из протокола приёма",
+    mapping="Одна строка на результат теста; невыполненное назначение — строка без значения с причиной.",
+    kind="fact",
+)
+
+instrumental_study = T(
+    "instrumental_study",
+    C("study_id", BigInteger, "Код исследования"),
+    C("patient_id", BigInteger, "Пациент"),
+    C("mo_id", Integer, "МО, выполнившая (направившая) исследование"),
+    C("doctor_id", Integer, "Направивший врач"),
+    C("study", String(12), "Исследование: ECG — ЭКГ, XRAY_CHEST — рентгенография органов грудной клетки, "
+      "ECHO — эхокардиография, SPIRO — спирометрия"),
+    C("study_date", Date, "Дата исследования"),
+    C("pathology", Boolean, "Заключение: выявлена патология; пусто — не выполнено", nullable=True),
+    C("not_done_reason", String(20), "Почему не выполнено (как в lab_result); пусто — выполнено", nullable=True),
+    doc="Инструментальные исследования.",
+    source="РМИС (протоколы инструментальных исследований, СЭМД «Протокол инструментального исследования»)",
+    mapping="Одна строка на исследование; невыполненное назначение — строка с причиной.",
+    kind="fact",
+)
+
+prescription = T(
+    "prescription",
+    C("rx_id", BigInteger, "Код назначения"),
+    C("patient_id", BigInteger, "Пациент"),
+    C("mo_id", Integer, "МО"),
+    C("doctor_id", Integer, "Назначивший врач"),
+    C("drug_group", String(8), "Группа препаратов: ANTIHYP, STATIN, ANTIPLT, HYPOGLY, ANTIBIO, BRONCH "
+      "(см. раздел «Регистры и критерии качества»)"),
+    C("rx_date", Date, "Дата назначения"),
+    C("not_done_reason", String(20), "Почему не назначено, если врач записал причину (как в lab_result); "
+      "пусто — назначено", nullable=True),
+    doc="Назначения лекарственных препаратов по группам.",
+    source="РМИС (лист назначений, льготные рецепты, СЭМД «Рецепт»)",
+    mapping="Одна строка на назначение; группа — по АТХ-коду препарата.",
+    kind="fact",
+)
+
+volume_plan = T(
+    "volume_plan",
+    C("year", SmallInteger, "Год плана", primary_key=True, autoincrement=False),
+    C("mo_id", Integer, "МО", primary_key=True, autoincrement=False),
+    C("kind", String(12), "Объём: visits — посещения, episodes — обращения по заболеванию, dispensary — "
+      "посещения диспансерного наблюдения", primary_key=True),
+    C("planned", Integer, "Плановый объём на год"),
+    doc="Плановые объёмы амбулаторной помощи по МО (территориальная программа госгарантий).",
+    source="Решения комиссии по разработке ТП ОМС (ТФОМС)",
+    mapping="Годовой план по МО и виду объёма.",
+)
+
 FACT_TABLES = [t for t in metadata.sorted_tables if t.info["kind"] == "fact"]
 
 # The date that places a fact row in a month: the column the marts group the table by, the period the
@@ -413,7 +502,8 @@ MONTH_COLUMNS = {
     "care_episode": "opened_date", "visit": "visit_date", "slot": "slot_start", "booking": "booked_at",
     "emd_document": "created_at", "pregnancy": "registered_date", "pregnancy_visit": "visit_date",
     "dispensary_exam": "stage1_end", "vaccination": "vacc_date", "cancer_screening": "test_date",
-    "vaccination_exemption": "start_date",
+    "vaccination_exemption": "start_date", "dispensary_observation": "start_date", "lab_result": "taken_date",
+    "instrumental_study": "study_date", "prescription": "rx_date",
 }
 REFERENCE_TABLES = [t for t in metadata.sorted_tables if t.info["kind"] == "reference"]
 CONTRACT_TABLES = list(metadata.sorted_tables)
@@ -427,4 +517,7 @@ PG_INDEXES = [
     ("vaccination", ["patient_id"]), ("vaccination_exemption", ["patient_id"]), ("dispensary_exam", ["patient_id"]),
     ("cancer_screening", ["patient_id"]), ("patient", ["area_doctor_id"]), ("visit", ["patient_id", "visit_date"]),
     ("care_episode", ["episode_id"]), ("booking", ["slot_id"]), ("slot", ["slot_id"]), ("emd_document", ["episode_id"]),
+    ("dispensary_observation", ["patient_id"]), ("dispensary_observation", ["start_date"]),
+    ("lab_result", ["patient_id", "taken_date"]), ("instrumental_study", ["patient_id", "study_date"]),
+    ("prescription", ["patient_id", "rx_date"]), ("care_episode", ["patient_id"]),
 ]

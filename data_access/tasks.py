@@ -21,6 +21,9 @@ from .scope import Scope, ScopeError
 
 STATUSES = {"new": "Новая", "in_progress": "В работе", "review": "На проверке", "done": "Выполнена",
             "cancelled": "Отменена"}
+OPEN = ("new", "in_progress", "review")
+STATUS_COLORS = {"new": "info", "in_progress": "primary", "review": "warning", "done": "success",
+                 "cancelled": "secondary"}  # Bootstrap colours of the status badges
 TRANSITIONS = {"new": {"in_progress", "cancelled"}, "in_progress": {"review", "cancelled"},
                "review": {"done", "in_progress", "cancelled"}, "done": set(), "cancelled": set()}
 # The organisation that carries the task takes it into work and hands it in for review; accepting
@@ -297,6 +300,12 @@ def search(db: Database, scope: Scope, *, district_id=None, mo_id=None, code=Non
     if overdue is not None:
         df = df[df["overdue"] == bool(overdue)]
     return df.reset_index(drop=True)
+
+
+def open_counts(db: Database, scope: Scope, today: dt.date | None = None) -> tuple[int, int]:
+    """(open, overdue) tasks visible in a scope — the counter in the top menu."""
+    df = search(db, scope, status=OPEN, today=today)
+    return len(df), int(df["overdue"].sum()) if len(df) else 0
 
 
 def is_overdue(row: dict, today: dt.date | None = None) -> bool:

@@ -55,6 +55,7 @@ PATHS: dict[str, tuple[str, ...]] = {
     "access": ("region", "district", "mo", "spec", "doctor"),
     "pregnancy": ("region", "district", "mo", "doctor"),
     "prevention": ("region", "district", "mo", "doctor"),
+    "registers": ("region", "district", "mo", "doctor"),
     "morbidity": ("region", "district", "mo"),
 }
 

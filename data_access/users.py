@@ -46,6 +46,13 @@ def list_users(db: Database) -> pd.DataFrame:
                                 app_user.c.last_login_at).order_by(app_user.c.login))
 
 
+def full_names(db: Database) -> dict[str, str]:
+    """Login → full name of every account (tasks, comments and history show people, not logins)."""
+    ensure(db)
+    with db.engine.connect() as c:
+        return dict(c.execute(sa.select(app_user.c.login, app_user.c.full_name)).all())
+
+
 def district_exists(db: Database, district_id: int) -> bool:
     with db.engine.connect() as c:
         return c.execute(sa.select(schema.district.c.district_id).where(

@@ -242,18 +242,34 @@ def children(ctx: Context) -> pd.DataFrame:
     if ctx.level == "region" and not (cur["unit_id"] == 0).any():
         # the city always has its row: «нет данных» rather than an empty list
         cur = pd.DataFrame({"unit_id": [0], "numerator": [np.nan], "denominator": [np.nan], "value": [np.nan]})
-    out = cur.merge(prev[["unit_id", "value"]].rename(columns={"value": "previous_value"}), on="unit_id", how="left")
+    prev_den = prev["denominator"] if "denominator" in prev else pd.Series(np.nan, index=prev.index)
+    prev = prev.assign(previous_few=few_observations(ind, prev_den))
+    out = cur.merge(prev[["unit_id", "value", "previous_few"]].rename(columns={"value": "previous_value"}),
+                    on="unit_id", how="left")
+    out["previous_few"] = out["previous_few"].fillna(False).astype(bool)
     out = out.merge(ly[["unit_id", "value"]].rename(columns={"value": "last_year_value"}), on="unit_id", how="left")
     names = _names(ctx.level, out["unit_id"], ctx.parent)
     out = out.merge(names, on="unit_id", how="left")
     out = out[out["unit_name"].notna()]
     from .targets import targets_for
     out["target"] = targets_for(ind, ctx.level, out["unit_id"].tolist(), ctx.period)
-    out["status"] = [scoring.status(v, t, ind.higher_is_better) for v, t in zip(out["value"], out["target"])]
+    out["few"] = few_observations(ind, out["denominator"])
+    out["status"] = [scoring.status(v, t, ind.higher_is_better, f)
+                     for v, t, f in zip(out["value"], out["target"], out["few"])]
+    # judged values first in the good direction, then values on too few observations, then units without data;
     # equal values by name, as the rating does: the order must not depend on how the marts were last written
-    out = out.sort_values(["value", "unit_name"], ascending=[not ind.higher_is_better, True], na_position="last",
-                          kind="stable")
-    return out.reset_index(drop=True)
+    out["_tier"] = np.where(out["value"].isna(), 2, np.where(out["few"], 1, 0))
+    out = out.sort_values(["_tier", "value", "unit_name"], ascending=[True, not ind.higher_is_better, True],
+                          na_position="last", kind="stable")
+    return out.drop(columns="_tier").reset_index(drop=True)
+
+
+def few_observations(ind: Indicator, denominator: pd.Series) -> pd.Series:
+    """Whether each value rests on fewer observations than the indicator's declared minimum."""
+    if not ind.min_denominator:
+        return pd.Series(False, index=denominator.index)
+    den = pd.to_numeric(denominator, errors="coerce")
+    return (den.notna() & (den < ind.min_denominator)).astype(bool)
 
 
 @cached(timeout=600)
@@ -268,10 +284,13 @@ def unit_value(code: str, level: str, unit_id: int | None, period: Period, scope
         ind = registry()[code]
         from .targets import targets_for
         return {"value": None, "numerator": None, "denominator": None, "previous_value": None,
-                "last_year_value": None, "target": targets_for(ind, level, [unit_id or 0], period)[0], "status": "none"}
+                "last_year_value": None, "target": targets_for(ind, level, [unit_id or 0], period)[0], "status": "none",
+                "few": False}
     r = row.iloc[0]
-    return {k: (None if pd.isna(r[k]) else float(r[k])) if k != "status" else r[k]
-            for k in ("value", "numerator", "denominator", "previous_value", "last_year_value", "target", "status")}
+    out = {k: (None if pd.isna(r[k]) else float(r[k])) if k != "status" else r[k]
+           for k in ("value", "numerator", "denominator", "previous_value", "last_year_value", "target", "status")}
+    out["few"] = bool(r["few"])
+    return out
 
 
 @cached(timeout=600)

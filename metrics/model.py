@@ -68,6 +68,9 @@ class Indicator:
     kind: str = "ratio"              # ratio, percentile, count (a measure), derived (a formula of indicators)
     formula: str | None = None       # derived: an arithmetic expression over other indicators' codes
     inputs: tuple[str, ...] = ()     # derived: the codes the formula reads
+    # Below this denominator a value is shown as «мало наблюдений»: kept out of rankings and colours
+    # (a commercial clinic with 12 cases, a percentage over 3 women). 0: every value is judged.
+    min_denominator: float = 0.0
 
     @property
     def higher_is_better(self) -> bool:
@@ -83,6 +86,7 @@ class RatingConfig:
     completeness_indicator: str = "emk_coverage"
     completeness_min: float = 80.0
     min_weight_share: float = 0.7
+    peers_visible: bool = True  # scoped people see every district's place and integral score (a committee decision)
 
 
 @dataclass
@@ -199,6 +203,10 @@ def parse_registry(data: dict) -> Registry:
         raise RegistryError("В реестре нет направлений (groups)")
     measures = {name: _measure(name, raw, f"мера «{name}»") for name, raw in (data.get("measures") or {}).items()}
     reg = Registry(groups=dict(groups), measures=measures)
+    try:  # the registry-wide default threshold of small denominators, overridden per indicator
+        default_min = float((data.get("defaults") or {}).get("min_denominator", 0))
+    except (TypeError, ValueError) as exc:
+        raise RegistryError("defaults: min_denominator должен быть числом") from exc
     required = {"code", "name", "group", "method", "unit", "direction", "target", "weight", "levels"}
     by_kind = {"ratio": {"denominator"}, "count": {"measure"}, "derived": {"formula"}}
     for i, raw in enumerate(data.get("indicator") or []):
@@ -255,13 +263,19 @@ def parse_registry(data: dict) -> Registry:
             raise RegistryError(f"{where}: target, weight и factor должны быть числами") from exc
         if weight < 0:
             raise RegistryError(f"{where}: вес не может быть отрицательным")
+        try:
+            min_den = float(raw.get("min_denominator", default_min if kind in ("ratio", "percentile") else 0))
+        except (TypeError, ValueError) as exc:
+            raise RegistryError(f"{where}: min_denominator должен быть числом") from exc
+        if min_den < 0 or (min_den > 0 and kind not in ("ratio", "percentile")):
+            raise RegistryError(f"{where}: min_denominator — неотрицательное число, только для отношений и перцентилей")
         reg.indicators[code] = Indicator(
             code=code, name=raw["name"], short=raw.get("short", raw["name"]), group=raw["group"],
             method=raw["method"], unit=raw["unit"], direction=raw["direction"], target=target, weight=weight,
             levels=levels, numerator=num, denominator=den, factor=factor, decimals=int(raw.get("decimals", 1)),
             annualize=bool(raw.get("annualize", False)), key=bool(raw.get("key", False)), percentile=pct,
             numerator_label=(num.label if num else ""), denominator_label=(den.label if den else ""),
-            kind=kind, formula=formula, inputs=inputs,
+            kind=kind, formula=formula, inputs=inputs, min_denominator=min_den,
         )
     if not reg.indicators:
         raise RegistryError("В реестре нет ни одного показателя")
@@ -271,7 +285,8 @@ def parse_registry(data: dict) -> Registry:
             integral_target=float(raw_rating.get("integral_target", 90)),
             completeness_indicator=raw_rating.get("completeness_indicator", "emk_coverage"),
             completeness_min=float(raw_rating.get("completeness_min", 80)),
-            min_weight_share=float(raw_rating.get("min_weight_share", 0.7)))
+            min_weight_share=float(raw_rating.get("min_weight_share", 0.7)),
+            peers_visible=bool(raw_rating.get("peers_visible", True)))
     except (TypeError, ValueError) as exc:
         raise RegistryError("rating: числовые параметры рейтинга должны быть числами") from exc
     if reg.rating.completeness_indicator not in reg.indicators:

@@ -5,17 +5,23 @@ import math
 
 # Colour bands: reached; within 5 % of the target ("progress, more effort needed"); not on track.
 TOLERANCE = 0.05
-STATUS_NAMES = {"good": "цель достигнута", "warn": "близко к цели", "bad": "цель не достигнута", "none": "нет данных"}
-STATUS_COLORS = {"good": "#198754", "warn": "#e0a800", "bad": "#dc3545", "none": "#adb5bd"}
+STATUS_NAMES = {"good": "цель достигнута", "warn": "близко к цели", "bad": "цель не достигнута", "none": "нет данных",
+                "few": "мало наблюдений"}
+STATUS_COLORS = {"good": "#198754", "warn": "#e0a800", "bad": "#dc3545", "none": "#adb5bd", "few": "#ced4da"}
 
 
 def _missing(x) -> bool:
     return x is None or (isinstance(x, float) and math.isnan(x))
 
 
-def status(value, target, higher_is_better: bool) -> str:
-    """'good', 'warn', 'bad' or 'none' for a value against its target."""
-    if _missing(value) or _missing(target):
+def status(value, target, higher_is_better: bool, few: bool = False) -> str:
+    """'good', 'warn', 'bad' or 'none' for a value against its target; 'few' for a value on a denominator too
+    small to judge (it is shown, but neither coloured nor ranked)."""
+    if _missing(value):
+        return "none"
+    if few:
+        return "few"
+    if _missing(target):
         return "none"
     if higher_is_better:
         if value >= target:

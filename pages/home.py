@@ -9,7 +9,7 @@ from components import kpi, urls
 from components.guard import scoped
 from components.period import picker
 from components.scorecard import legend, scorecard
-from components.view import View, page
+from components.view import View, overview_period, page
 from data_access import units as U
 from metrics import evaluate as E
 from security import current_scope
@@ -18,7 +18,7 @@ dash.register_page(__name__, path="/", name="Главная", title="ИАМ — 
                    menu="Главная")
 
 
-VIEW = View(page="home", path="/", drill=("region", "district", "mo"), prefix="home")
+VIEW = View(page="home", path="/", drill=("region", "district", "mo"), prefix="home", default_period=overview_period)
 
 
 def layout(period=None, level=None, id=None, **_):  # noqa: A002 (URL parameter name)

@@ -59,6 +59,27 @@ def _layout(code, params):
     return _render(ind, reg, st, rows)
 
 
+def few_note(ind, shown):
+    """What the greyed rows are: values on fewer observations than the indicator's threshold."""
+    n = int(shown["few"].sum())
+    if not n:
+        return None
+    return html.Div(f"{n} {fmt.plural(n, 'единица', 'единицы', 'единиц')} — «мало наблюдений»: знаменатель меньше "
+                    f"{fmt.number(ind.min_denominator)}; значение показано серым, без места и оценки.",
+                    className="small text-muted mt-1", id="ind-few-note")
+
+
+def no_data_list(empty):
+    """The units without data for the period, folded, with their count."""
+    if empty.empty:
+        return None
+    n = len(empty)
+    return html.Details([html.Summary(f"Без данных за период: {n} {fmt.plural(n, 'единица', 'единицы', 'единиц')}",
+                                      className="small text-muted"),
+                         html.Div(", ".join(empty["unit_name"].astype(str)), className="small text-muted mt-1")],
+                        className="mt-2", id="ind-no-data")
+
+
 def _render(ind, reg, st, rows):
     scope, per, level, parent_unit = st.scope, st.period, st.level, st.parent
     code, parent_id, drillable = ind.code, st.parent_id, st.child is not None
@@ -68,7 +89,9 @@ def _render(ind, reg, st, rows):
     title_scope = "весь город" if st.whole_city else parent_unit.name
     list_title = f"{LIST_TITLE.get(level, '')} — {title_scope}" if level != "region" else U.CITY_NAME
 
-    if rows.empty:
+    # units without a value for the period are listed apart (folded and counted), not as rows of «нет данных»
+    shown, empty = rows[rows["value"].notna()], rows[rows["value"].isna()]
+    if shown.empty:
         body = dbc.Alert(f"За {per.label} нет данных ни по одной единице этого уровня"
                          f"{'' if scope.is_city else ' в вашей области доступа'}. Выберите другой период или уровень.",
                          color="info", id="ind-empty")
@@ -79,7 +102,7 @@ def _render(ind, reg, st, rows):
                          html.Div("Нажмите на столбец или название, чтобы перейти на уровень ниже" if drillable
                                   else "Это самый подробный уровень для показателя", className="small text-muted"),
                          html.Div(dcc.Graph(id=drill_graph_id("indicator", "bars"),
-                                            figure=charts.bars(rows, ind.unit, ind.decimals,
+                                            figure=charts.bars(shown, ind.unit, ind.decimals,
                                                                summary["target"] if summary else ind.target),
                                             config={"displayModeBar": False, "locale": "ru"}), id=BARS)], lg=7),
                 dbc.Col([html.H5(f"Динамика за 24 месяца — {parent_unit.name}", className="mb-1"),
@@ -87,11 +110,12 @@ def _render(ind, reg, st, rows):
                                    else charts.empty("Показатель не считается на этом уровне"),
                                    config={"displayModeBar": False}),
                          html.H6("Разброс значений", className="mt-2 mb-0"),
-                         dcc.Graph(id="ind-spread", figure=charts.spread(rows, ind.unit, ind.decimals, ind.target),
-                                   config={"displayModeBar": False})], lg=5),
+                         dcc.Graph(id="ind-spread", config={"displayModeBar": False},
+                                   figure=charts.spread(shown[~shown["few"]], ind.unit, ind.decimals, ind.target))],
+                        lg=5),
             ]),
             html.Div([
-                html.H5(["Таблица ", html.Span(f"({len(rows)})", className="text-muted")], className="d-inline me-3"),
+                html.H5(["Таблица ", html.Span(f"({len(shown)})", className="text-muted")], className="d-inline me-3"),
                 html.A([html.I(className="bi bi-filetype-csv me-1"), "CSV"], className="btn btn-sm btn-outline-secondary me-2",
                        href=urls.export("indicator", "csv", code=code, level=level, parent=parent_id, period=per.key),
                        id="ind-export-csv"),
@@ -100,7 +124,9 @@ def _render(ind, reg, st, rows):
                        id="ind-export-xlsx"),
             ], className="mt-3 mb-2"),
             html.Div(indicator_table({"type": "drill", "page": "indicator", "table": TABLE},
-                                     rows.assign(id=rows["unit_id"]), ind, level, st.whole_city), id=TABLE),
+                                     shown.assign(id=shown["unit_id"]), ind, level, st.whole_city), id=TABLE),
+            few_note(ind, shown),
+            no_data_list(empty),
         ])
 
     summary_block = html.Div()

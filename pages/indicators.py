@@ -30,7 +30,9 @@ def layout(**_):
                                            html.Th("Вес"), html.Th("Уровни")])), html.Tbody(rows)],
                       bordered=False, hover=True, size="sm"),
         ]))
+    n, g = len(reg.indicators), len(reg.groups)
     return html.Div([html.H3("Реестр показателей"),
-                     html.P(f"{len(reg.indicators)} показателей в {len(reg.groups)} направлениях. Каждый объявлен один "
-                            "раз в metrics/indicators.toml; страницы, API, рейтинги и выгрузки читают его оттуда.",
-                            className="text-muted")] + sections)
+                     html.P(f"{n} {fmt.plural(n, 'показатель', 'показателя', 'показателей')} в {g} "
+                            f"{fmt.plural(g, 'направлении', 'направлениях', 'направлениях')}. Каждый объявлен один раз "
+                            "в реестре; страницы, API, рейтинги и выгрузки читают его оттуда.",
+                            className="text-muted", id="registry-count")] + sections)

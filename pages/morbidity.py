@@ -32,14 +32,8 @@ dash.register_page(__name__, path="/morbidity", name="Заболеваемост
 
 SEX, AGE = "morb-sex", "morb-age"
 STATE = ids("morbidity")["state"]
-PLACES, TREE, TILES = "morb-places-table", "morb-tree-table", "morb-tiles"
-TILE_XY = {"Курортный": (0, 5), "Выборгский": (2, 5), "Кронштадтский": (0, 4), "Приморский": (1, 4),
-           "Калининский": (3, 4), "Красногвардейский": (4, 4), "Василеостровский": (1, 3), "Петроградский": (2, 3),
-           "Центральный": (3, 3), "Невский": (4, 3), "Кировский": (1, 2), "Адмиралтейский": (2, 2), "Фрунзенский": (3, 2),
-           "Петродворцовый": (0, 1), "Красносельский": (1, 1), "Московский": (2, 1), "Пушкинский": (2, 0),
-           "Колпинский": (4, 0)}
 VS_COLORS = {"higher": LIGHT["bad"], "lower": LIGHT["good"], "same": "#ffffff"}
-
+PLACES, TREE, TILES = "morb-places-table", "morb-tree-table", "morb-tiles"
 
 def _ytd(first: dt.date, last: dt.date) -> Period:
     return Period("ytd", dt.date(last.year, 1, 1), last)
@@ -129,7 +123,8 @@ def _render(st: PageState):
             dbc.Col(dbc.Breadcrumb(items=icd_crumbs, id="morb-icd-crumbs", className="mb-0"), lg=6),
             dbc.Col(dbc.RadioItems(id=SEX, options=[{"label": "Оба пола", "value": ""}, {"label": "Мужчины", "value": "M"},
                                                     {"label": "Женщины", "value": "F"}], value=f.sex or "", inline=True), lg=3),
-            dbc.Col(dcc.RangeSlider(id=AGE, min=0, max=17, step=1, value=[f.age_lo, f.age_hi],
+            # the slider moves over age groups; it shows ages (marks), never the group's index in an input box
+            dbc.Col(dcc.RangeSlider(id=AGE, min=0, max=17, step=1, value=[f.age_lo, f.age_hi], allow_direct_input=False,
                                     marks={g: AGE_GROUPS[g].split("–")[0] for g in range(0, 18, 3)} | {17: "85+"}),
                     lg=3),
         ], className="mb-3 align-items-center"),
@@ -161,26 +156,10 @@ def answer(level, uid, u, months, f, scope, city):
 
 
 def tile_map(places, city) -> dict:
-    if places.empty:
-        return charts.empty("Нет данных")
-    xs, ys, text, colors, ids, hover = [], [], [], [], [], []
-    for r in places.to_dict("records"):
-        if r["name"] not in TILE_XY:
-            continue
-        x, y = TILE_XY[r["name"]]
-        xs.append(x)
-        ys.append(y)
-        text.append(f"{r['name'][:6]}<br>{fmt.number(r['asr'], 0)}")
-        colors.append(r["asr"])
-        ids.append(int(r["place"]))
-        hover.append(f"{r['name']}: {fmt.number(r['asr'], 1)} ({MB_VS[r['vs_city']]})")
-    return {"data": [{"type": "scatter", "mode": "markers+text", "x": xs, "y": ys, "text": text, "customdata": ids,
-                      "hovertext": hover, "hoverinfo": "text", "textfont": {"size": 10},
-                      "marker": {"symbol": "square", "size": 58, "color": colors, "colorscale": "RdYlGn", "reversescale": True,
-                                 "cmid": float(city["asr"]), "showscale": True, "line": {"color": "white", "width": 2},
-                                 "colorbar": {"title": {"text": "на 100 тыс."}}}}],
-            "layout": charts._layout(height=420, xaxis={"visible": False, "range": [-0.6, 4.6]},
-                                     yaxis={"visible": False, "range": [-0.6, 5.6]}, clickmode="event")}
+    rows = [{"name": r["name"], "id": int(r["place"]), "value": float(r["asr"]),
+             "hover": f"{r['name']}: {fmt.number(r['asr'], 1)} на 100 тыс. в год ({MB_VS[r['vs_city']]})"}
+            for r in places.to_dict("records")]
+    return charts.district_tiles(rows, "случаев на<br>100 тыс. в год")
 
 
 MB_VS = {"higher": "выше города", "lower": "ниже города", "same": "не отличается"}
@@ -244,7 +223,8 @@ def pyramid(level, uid, months, f, scope) -> dict:
                       "x": [float(women.get(g, 0)) for g in range(18)], "marker": {"color": "#d63384"},
                       "hovertemplate": "%{y}: %{x:,.0f}<extra>женщины</extra>"}],
             "layout": charts._layout(height=440, barmode="relative", bargap=0.1, legend={"orientation": "h", "y": -0.12},
-                                     xaxis={"tickformat": ",.0f", "title": {"text": "человек"}})}
+                                     xaxis={"title": {"text": "человек"},
+                                            **charts.symmetric_ticks(max(men.max(), women.max(), 1))})}
 
 
 _url = state_url

@@ -49,6 +49,8 @@ def _render(st: PageState):
     except (ValueError, TableParamError) as exc:
         raise Problem(str(exc) if isinstance(exc, TableParamError) else "Число недель — от 1 до 12") from exc
     sparams = {"level": level, "id": uid, "date": d.isoformat(), "weeks": w}
+    if level == "mo" and not P.observes_pregnancies(uid):
+        return _no_pregnancies(st)
     cards = st.cards(md=4, xl=True)
     obs = P.observed(level, uid, d, scope)
     risk = obs["risk_group"].value_counts() if len(obs) else None
@@ -100,6 +102,19 @@ def _render(st: PageState):
         dbc.Row(cards),
         html.Div("Нажмите на название, чтобы перейти на уровень ниже." if child else "", className="small text-muted"),
     ] + blocks)
+
+
+def _no_pregnancies(st: PageState):
+    """An organisation that does not observe pregnancies (an adult polyclinic): say why the page is empty."""
+    return html.Div([
+        st.breadcrumb(),
+        html.H3("Мониторинг беременных", className="mb-0"),
+        html.Div(st.title, className="text-muted mb-3", id="preg-subtitle"),
+        dbc.Alert([html.B(f"«{st.unit.name}» не ведёт наблюдение беременных."), html.Br(),
+                   "Беременные состоят на учёте в женских консультациях; у этой организации их нет за всё время "
+                   "данных, поэтому показателей здесь нет. Город и район — в строке навигации выше."],
+                  color="info", id="preg-not-observed"),
+    ])
 
 
 @callback(Output(NAV, "href", allow_duplicate=True), Input(DATE, "date"), Input(WEEKS, "value"), State(STATE, "data"),

@@ -14,14 +14,14 @@ from components.guard import scoped
 from components.period import ids, picker
 from components.scorecard import LIGHT
 from components.shell import NAV
-from components.view import ListView, Problem
+from components.view import ListView, Problem, overview_period
 from core import fmt
-from core.periods import period_of_kind
 from data_access import tasks as T
 from data_access import units as U
 from data_access.reference import MO_KINDS
 from metrics import evaluate as E
 from metrics.scoring import STATUS_COLORS
+from metrics.scoring import status as integral_status
 from security import current_scope
 from services import rating as R
 
@@ -67,7 +67,7 @@ def _rating_default(scope, levels) -> tuple[str, int | None]:
 
 
 VIEW = ListView(page="rating", path="/rating", prefix="rating", levels=("district", "mo"), extra=("kind",),
-                default_period=lambda first, last: period_of_kind("quarter", last), default=_rating_default)
+                default_period=overview_period, default=_rating_default)
 
 
 def layout(level=None, period=None, parent=None, kind=None, **_):
@@ -133,6 +133,10 @@ def _layout(params):
         cells.append(html.Td(dcc.Link("Почему это место?", href=unit_url(level, uid, per.key, kind),
                                       className="small text-nowrap")))
         body.append(html.Tr(cells, className="text-muted" if u["flag"] else None))
+    own_ids = set(int(x) for x in r.units["unit_id"])
+    if level == "district" and not scope.is_city and r.league is not None:
+        # the other districts: their place and integral score only (the committee's decision), the own row in full
+        body = _league_rows(r.league, own_ids, body, cfg, len(head))
     if not body:
         table = dbc.Alert("Нет единиц для рейтинга в вашей области доступа.", color="info")
     else:
@@ -149,17 +153,48 @@ def _layout(params):
         breadcrumbs(st.crumbs()) if level != "district" else None,
         dbc.Row([
             dbc.Col([html.H3(title, id="rating-title", className="mb-0"),
-                     html.Div(f"{per.label}; в рейтинге {ranked} из {len(r.units) if scope.is_city else ranked}"
-                              f"{'' if scope.is_city else ' (показаны единицы вашей области доступа)'}",
-                              className="text-muted", id="rating-subtitle")], lg=6),
+                     html.Div(_subtitle(per, r, ranked, scope, level), className="text-muted",
+                              id="rating-subtitle")], lg=6),
             dbc.Col(dcc.Dropdown(id=MOKIND, options=[{"label": v, "value": k} for k, v in MO_KINDS.items()],
                                  value=kind, clearable=False, style={} if level == "mo" else {"display": "none"}),
                     lg=2, className="align-self-end"),
             dbc.Col(picker("rating", per, st.first, st.last), lg=4, className="align-self-end"),
         ], className="mb-3"),
-        method_card(cfg),
         table,
+        # the method below the table, folded: the table is above the fold
+        html.Details([html.Summary("Как считается рейтинг", className="small text-primary mt-2"), method_card(cfg)],
+                     id="rating-method-details"),
     ])
+
+
+def _subtitle(per, r, ranked: int, scope, level: str) -> str:
+    if scope.is_city:
+        return f"{per.label}; в рейтинге {ranked} из {len(r.units)}"
+    if level == "district" and r.league is not None:
+        mine = r.units.iloc[0] if len(r.units) == 1 else None
+        total = int(r.league["place"].notna().sum())
+        if mine is not None and mine["place"] == mine["place"]:
+            return f"{per.label}; место района — {int(mine['place'])} из {total}; у других районов показаны место и " \
+                   f"интегральный балл"
+        return f"{per.label}; район не ранжирован (см. отметку); в рейтинге {total} районов"
+    return f"{per.label}; в рейтинге {ranked} (показаны единицы вашей области доступа)"
+
+
+def _league_rows(league, own_ids: set, own_rows: list, cfg, width: int) -> list:
+    """Rows of every district in place order: the own district's full row, the others' place and integral score."""
+    own = iter(own_rows)
+    rows = []
+    for u in league.to_dict("records"):
+        if int(u["unit_id"]) in own_ids:
+            row = next(own)
+            rows.append(html.Tr(row.children, className="table-primary", id="rating-own-row"))
+            continue
+        place = "—" if u["place"] != u["place"] else str(int(u["place"]))
+        light = integral_status(u["integral"], cfg.integral_target, True)
+        rows.append(html.Tr([html.Td(place), html.Td(""), html.Td(u["unit_name"], className="text-muted"),
+                             html.Td(fmt.number(u["integral"], 1), style={"backgroundColor": LIGHT[light]}),
+                             html.Td("", colSpan=width - 4)], className="small"))
+    return rows
 
 
 @callback(Output(NAV, "href", allow_duplicate=True), Input(MOKIND, "value"), State(STATE, "data"),

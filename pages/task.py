@@ -10,8 +10,10 @@ from flask import current_app
 
 from components.guard import refused, scoped
 from core import fmt
+from core.periods import words as period_words
 from data_access import tasks as T
 from data_access import units as U
+from data_access import users
 from data_access.scope import ScopeError
 from metrics import evaluate as E
 from security import current_scope, current_user
@@ -48,6 +50,12 @@ def _layout(task_id):
                      html.Div(id=MSG), html.Div(view(t), id=BOX)])
 
 
+def _people():
+    """Login → full name (a login that is not an account, e.g. «cli», stays as it is)."""
+    names = users.full_names(_db())
+    return lambda login: names.get(login, login)
+
+
 def view(t: dict):
     user = current_user()
     ind = E.registry()[t["code"]]
@@ -70,30 +78,33 @@ def view(t: dict):
     orgs = U.in_scope(current_scope(), "mo")
     orgs = orgs[orgs["district_id"] == t["district_id"]]
     editable = control_ok
-    hist = [html.Tr([html.Td(fmt.datetime(h["changed_at"]), className="small"), html.Td(h["author"], className="small"),
+    who = _people()
+    hist = [html.Tr([html.Td(fmt.datetime(h["changed_at"]), className="small"), html.Td(who(h["author"]), className="small"),
                      html.Td(T.FIELD_NAMES.get(h["field"], h["field"]), className="small"),
                      html.Td(h["old_value"] or "", className="small"), html.Td(h["new_value"] or "", className="small")])
             for h in t["history"]]
-    comments = [html.Div([html.Div([html.B(c["author"]), " · ", fmt.datetime(c["written_at"])], className="small text-muted"),
+    comments = [html.Div([html.Div([html.B(who(c["author"])), " · ", fmt.datetime(c["written_at"])],
+                                   className="small text-muted"),
                           html.Div(c["text"])], className="border-start ps-2 mb-2") for c in t["comments"]]
     return html.Div([
         dbc.Breadcrumb(items=[{"label": "Задачи", "href": "/tasks"}, {"label": f"№ {t['task_id']}", "active": True}],
                        className="mb-1"),
         html.H3(t["title"], id="task-title"),
-        html.Div([dbc.Badge(T.STATUSES[t["status"]], color="danger" if overdue else "primary", className="me-2",
+        html.Div([dbc.Badge(T.STATUSES[t["status"]], color=T.STATUS_COLORS[t["status"]], className="me-2",
                             id="task-status"),
-                  html.Span("просрочена" if overdue else "", className="text-danger me-2"),
-                  html.Span(f"версия {t['version']} · изменена {t['updated_by']} {fmt.datetime(t['updated_at'])}",
+                  dbc.Badge("просрочена", color="danger", className="me-2", id="task-overdue") if overdue else None,
+                  html.Span(f"версия {t['version']} · изменена {who(t['updated_by'])} {fmt.datetime(t['updated_at'])}",
                             className="small text-muted")], className="mb-3"),
         dbc.Row([
             dbc.Col(dbc.Card(dbc.CardBody([
                 html.H6("На момент постановки"),
-                html.P([f"{unit.name}, период {t['period']}: ",
+                html.P([f"{unit.name}, {period_words(t['period'])}: ",
                         html.B(f"{fmt.number(t['value_at_creation'], ind.decimals)} {ind.unit}"),
                         f" при цели {fmt.number(t['target_at_creation'], ind.decimals)}."]),
                 html.Div(ind.name, className="small text-muted"),
                 dcc.Link("Данные, как они были →", href=t["data_link"], className="small"),
-                html.Div(f"Поставил {t['created_by']} {fmt.datetime(t['created_at'])}", className="small text-muted mt-2"),
+                html.Div(f"Поставил {who(t['created_by'])} {fmt.datetime(t['created_at'])}",
+                         className="small text-muted mt-2"),
             ])), md=5),
             dbc.Col([outcome,
                      html.Div([dbc.Button(MOVE_LABELS.get(s, T.STATUSES[s]), id={"type": MOVE, "to": s}, className="me-2",
@@ -150,9 +161,9 @@ def move(clicks, state):
 @callback(Output(MSG, "children", allow_duplicate=True), Output(BOX, "children", allow_duplicate=True),
           Output(STATE, "data", allow_duplicate=True), Input(F["save"], "n_clicks"), State(STATE, "data"),
           State(F["assignee"], "value"), State(F["due"], "date"), State(F["descr"], "value"), State(F["mo"], "value"),
-          prevent_initial_call=True)
-def save(_n, state, assignee, due, descr, mo_id):
-    if not state:
+          State(F["comment"], "value"), prevent_initial_call=True)
+def save(n_clicks, state, assignee, due, descr, mo_id, comment=None):
+    if not state or not n_clicks:  # a re-rendered button (after a comment or a move) is not a click
         return no_update, no_update, no_update
     try:
         due_date = dt.date.fromisoformat(due[:10]) if due else None
@@ -170,15 +181,16 @@ def save(_n, state, assignee, due, descr, mo_id):
     except T.TaskNotFound as exc:
         return dbc.Alert(str(exc), color="warning"), no_update, no_update
     changes = {k: v for k, v in changes.items() if current.get(k) != v}
-    if not changes:
+    comment = (comment or "").strip() or None  # a comment typed before «Сохранить» is saved with the fields
+    if not changes and comment is None:
         return dbc.Alert("Изменений нет", color="secondary", duration=3000), no_update, no_update
-    return _apply(state, changes)
+    return _apply(state, changes or None, comment)
 
 
 @callback(Output(MSG, "children", allow_duplicate=True), Output(BOX, "children", allow_duplicate=True),
           Output(STATE, "data", allow_duplicate=True), Input(F["send"], "n_clicks"), State(STATE, "data"),
           State(F["comment"], "value"), prevent_initial_call=True)
-def send_comment(_n, state, text):
-    if not state:
+def send_comment(n_clicks, state, text):
+    if not state or not n_clicks:
         return no_update, no_update, no_update
     return _apply(state, None, text or "")

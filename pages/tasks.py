@@ -10,6 +10,7 @@ from flask import current_app
 
 from components.guard import scoped
 from components.shell import NAV
+from core.periods import words as period_words
 from data_access import tasks as T
 from data_access import units as U
 from metrics import evaluate as E
@@ -46,8 +47,12 @@ def _layout(district, mo, code, status, overdue):
     data = [{"id": int(t["task_id"]), "task": f"[{t['title']}](/task/{int(t['task_id'])})",
              "district": names.get(t["district_id"], ""), "mo": org_names.get(t["mo_id"], "") if t["mo_id"] == t["mo_id"] else "",
              "status": T.STATUSES[t["status"]], "due": f"{t['due_date']:%d.%m.%Y}",
-             "overdue": "да" if t["overdue"] else "", "assignee": t["assignee"], "period": t["period"]}
+             "overdue": "да" if t["overdue"] else "", "assignee": t["assignee"], "period": period_words(t["period"])}
             for t in df.to_dict("records")]
+    # statuses as coloured badges: the cell takes the badge's colour
+    status_style = [{"if": {"filter_query": f'{{status}} = "{T.STATUSES[k]}"', "column_id": "status"},
+                     "backgroundColor": f"var(--bs-{c}-bg-subtle)", "color": f"var(--bs-{c}-text-emphasis)",
+                     "fontWeight": 600} for k, c in T.STATUS_COLORS.items()]
     return html.Div([
         html.H3("Задачи на контроле"),
         dbc.Row([
@@ -67,7 +72,9 @@ def _layout(district, mo, code, status, overdue):
                      {"name": "Срок", "id": "due"}, {"name": "Просрочена", "id": "overdue"},
                      {"name": "Исполнитель", "id": "assignee"}, {"name": "Период", "id": "period"}],
             style_cell={"fontFamily": "system-ui, sans-serif", "fontSize": 13, "textAlign": "left"},
-            style_data_conditional=[{"if": {"filter_query": '{overdue} = "да"'}, "backgroundColor": "#f8d7da"}],
+            markdown_options={"link_target": "_self"},  # a task opens in the same tab
+            style_data_conditional=[{"if": {"filter_query": '{overdue} = "да"', "column_id": "overdue"},
+                                     "backgroundColor": "#f8d7da"}] + status_style,
         ) if data else dbc.Alert("Задач с такими условиями нет.", color="info", id="tasks-empty"),
     ])
 

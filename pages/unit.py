@@ -13,9 +13,9 @@ from flask import current_app
 from components import charts, urls
 from components.badges import task_badges
 from components.guard import refusal, scoped
-from components.view import Problem, View, page
+from components.view import Problem, View, overview_period, page
 from core import fmt
-from core.periods import parse_period, period_of_kind
+from core.periods import parse_period
 from data_access import tasks as T
 from data_access import units as U
 from data_access.reference import MO_KINDS
@@ -33,7 +33,7 @@ ON_CONTROL = "unit-control"
 
 
 VIEW = View(page="unit", path="/unit", drill=("region", "district", "mo"), prefix="unit", extra=("kind",),
-            default_period=lambda first, last: period_of_kind("quarter", last))
+            default_period=overview_period)
 
 
 def layout(level=None, id=None, period=None, kind=None, **_):  # noqa: A002 (URL parameter name)

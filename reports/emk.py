@@ -137,11 +137,14 @@ def silent_table(params: dict, scope) -> TableSpec:
     first, last = gap_window(p)
     df = EK.daily(n.level, n.id, first, last, scope, by_mo=True)  # organisations go silent, not districts
     sil = K.silent_periods(df, K.working_days(first, last))
-    records = [{"name": r["name"], "first": fmt.date(r["first"]), "last": fmt.date(r["last"]),
-                "working_days": int(r["working_days"]), "created": int(r["created"])} for r in sil.to_dict("records")]
-    cols = [text_col("name", "Организация"), text_col("first", "С"),
+    district_of = U.organisations().set_index("mo_id")["district_name"]
+    records = [{"name": r["name"], "district": district_of.get(r["unit_id"], ""), "first": fmt.date(r["first"]),
+                "last": fmt.date(r["last"]), "working_days": int(r["working_days"]), "created": int(r["created"])}
+               for r in sil.to_dict("records")]
+    cols = [text_col("name", "Организация"), text_col("district", "Район"), text_col("first", "С"),
             text_col("last", "По"), num_col("working_days", "Рабочих дней без отправки"),
-            num_col("created", "Создано документов за это время")]
+            num_col("created", "Не отправлено документов (создано за это время)")]
     return TableSpec("emk-silent", "Перерывы в передаче: рабочие дни подряд без отправки документов",
                      f"{fmt.date(first)} – {fmt.date(last)}; документы создавались, но не отправлялись 3 и более "
-                     f"рабочих дня подряд", cols, records, _params(n, p))
+                     f"рабочих дня подряд. Сначала самые тяжёлые: неотправленные документы × рабочие дни без "
+                     f"отправки", cols, records, _params(n, p))

@@ -64,6 +64,9 @@ class Rating:
     parent: int | None
     units: pd.DataFrame      # one row per unit: place, integral, group scores, flags
     cells: pd.DataFrame      # one row per unit × indicator: value, target, score, status, weight, lost
+    # Every unit's place and integral score, whatever the scope, where the committee allows it
+    # (``[rating] peers_visible``; districts only): a district sees where it stands among the others.
+    league: pd.DataFrame | None = None
 
 
 def _unit_list(level: str, parent: int | None, kinds) -> pd.DataFrame:
@@ -79,10 +82,17 @@ def _unit_list(level: str, parent: int | None, kinds) -> pd.DataFrame:
 
 
 def _scores(ind, rows: pd.DataFrame, units: pd.Series, value_col: str, targets: list[float]) -> pd.DataFrame:
-    v = rows.set_index("unit_id")[value_col].reindex(units)
-    out = pd.DataFrame({"unit_id": units.to_numpy(), "code": ind.code, "value": v.to_numpy(), "target": targets})
-    out["score"] = [score(a, b, ind.higher_is_better) for a, b in zip(out["value"], out["target"])]
-    out["status"] = [scoring.status(a, b, ind.higher_is_better) for a, b in zip(out["value"], out["target"])]
+    r = rows.set_index("unit_id")
+    v = r[value_col].reindex(units)
+    few_col = "few" if value_col == "value" else "previous_few"
+    few = r[few_col].reindex(units).fillna(False).astype(bool) if few_col in r else pd.Series(False, index=units)
+    out = pd.DataFrame({"unit_id": units.to_numpy(), "code": ind.code, "value": v.to_numpy(), "target": targets,
+                        "few": few.to_numpy()})
+    # a value on too few observations is shown but not scored: it neither lifts nor sinks a place
+    out["score"] = [np.nan if f else score(a, b, ind.higher_is_better)
+                    for a, b, f in zip(out["value"], out["target"], out["few"])]
+    out["status"] = [scoring.status(a, b, ind.higher_is_better, f)
+                     for a, b, f in zip(out["value"], out["target"], out["few"])]
     out["weight"] = ind.weight
     out["group"] = ind.group
     return out
@@ -172,11 +182,13 @@ def compute(level: str, period: Period, parent: int | None = None, scope: Scope 
     avail_w = c[c["score"].notna()].groupby("unit_id")["weight"].sum()
     c["weight_share"] = c["weight"] / c["unit_id"].map(avail_w)
     c["lost"] = np.where(c["score"].notna(), c["weight_share"] * (100 - c["score"]), np.nan)
+    league = out[["unit_id", "unit_name", "place", "integral", "flag"]].reset_index(drop=True) \
+        if level == "district" and cfg.peers_visible else None
     # the scope: only the rows the person may see leave this function
     visible = np.array([U.visible(scope, level, d, u) for u, d in zip(out["unit_id"], out["district_id"])], dtype=bool)
     out = out[visible].reset_index(drop=True)  # a boolean array: an empty list would select columns
     c = c[c["unit_id"].isin(out["unit_id"])].reset_index(drop=True)
-    return Rating(level=level, period=period, parent=parent, units=out, cells=c)
+    return Rating(level=level, period=period, parent=parent, units=out, cells=c, league=league)
 
 
 def explain(r: Rating, unit_id: int) -> dict:

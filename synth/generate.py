@@ -17,6 +17,7 @@ from data_access.workcal import WorkCalendar
 
 from .activity import ActivityGenerator
 from .programs import pregnancies, prevention, vaccinations
+from .registers import Registers
 from .structure import build_patients, build_structure, district_population
 
 Progress = Callable[[str, int, int], None]
@@ -96,7 +97,7 @@ def generate(db: Database, *, scale: float, seed: int, months: int, end_month: d
     def load(table: sa.Table, df: pd.DataFrame):
         summary.rows[table.name] = summary.rows.get(table.name, 0) + bulk_load(db, table, df)
 
-    steps = months + 6
+    steps = months + 7
     progress("Справочники и структура", 0, steps)
     create_contract(db, drop=True)
     cal = WorkCalendar(dt.date(start.year - 8, 1, 1), dt.date(end.year + 1, 12, 31))
@@ -116,6 +117,7 @@ def generate(db: Database, *, scale: float, seed: int, months: int, end_month: d
     patients = build_patients(st, scale, seed, end)
     load(schema.patient, patients)
     load(schema.district_population, district_population(patients, list(range(start.year, end.year + 1))))
+    reg = Registers(st, patients, scale, seed, start, end)  # the registers' deaths: nobody is seen after his death
     progress("Беременности", 2, steps)
     preg, pvis = pregnancies(st, patients, scale, seed, start, end)
     load(schema.pregnancy, preg)
@@ -125,11 +127,9 @@ def generate(db: Database, *, scale: float, seed: int, months: int, end_month: d
     load(schema.prevention_plan, plan)
     load(schema.prevention_plan_band, plan_band)
     exam_episode = np.zeros(len(exams) + 1, dtype=np.int64)  # filled as the months produce the episodes
-    load(schema.cancer_screening, screening)
     vacc, exemption = vaccinations(st, patients, seed, start, end)
-    load(schema.vaccination, vacc)
     load(schema.vaccination_exemption, exemption)
-    gen = ActivityGenerator(st, patients, scale, seed, start, end, cal, preg, exams)
+    gen = ActivityGenerator(st, patients, scale, seed, start, end, cal, preg, exams, registers=reg)
     ids = Ids()
     for k in range(months):
         month = add_months(start, k)
@@ -144,18 +144,29 @@ def generate(db: Database, *, scale: float, seed: int, months: int, end_month: d
         episodes["closed_at"] = pd.Series(pd.NaT, index=episodes.index, dtype="datetime64[s]")
         docs = gen.documents(month, episodes, exam_flag, ids)  # also sets episodes.closed_at
         load(schema.care_episode, episodes)
-        load(schema.visit, pd.concat([ep["outpatient"]["visits"], prev["visits"]], ignore_index=True))
+        visits = pd.concat([ep["outpatient"]["visits"], prev["visits"]], ignore_index=True)
+        load(schema.visit, visits)
+        reg.month_events(month, episodes, visits)
         load(schema.emd_document, docs)
         book, slots = gen.bookings(month, ids)
         load(schema.booking, book)
         load(schema.slot, slots)
     exams["episode_id"] = pd.array(exam_episode[exams["exam_id"].to_numpy()], dtype="Int64")
     exams.loc[exams["episode_id"] == 0, "episode_id"] = pd.NA
+    progress("Регистры: наблюдение, исследования, назначения, план объёмов", 4 + months, steps)
+    for name, df in reg.finish().items():
+        load(schema.metadata.tables[name], df)
+    # what was drawn before the deaths were known: nothing after a patient's death
+    exams = exams[reg.alive_on(exams["patient_id"], exams["stage1_start"])]
     load(schema.dispensary_exam, exams)
-    progress("Расписание на будущий месяц", 4 + months, steps)
+    load(schema.cancer_screening, screening[screening["exam_id"].isin(exams["exam_id"])
+                                           & reg.alive_on(screening["patient_id"], screening["test_date"])])
+    load(schema.vaccination, vacc[reg.alive_on(vacc["patient_id"], vacc["vacc_date"])])
+    load(schema.volume_plan, reg.volume_plan(months))
+    progress("Расписание на будущий месяц", 5 + months, steps)
     _, future = gen.bookings(add_months(end_month, 1), ids, future=True)
     load(schema.slot, future)
-    progress("Индексы", 5 + months, steps)
+    progress("Индексы", 6 + months, steps)
     create_pg_indexes(db)
     summary.seconds = time.time() - t0
     progress("Готово", steps, steps)

@@ -99,3 +99,27 @@ def click(dash_duo, element):
     except ElementClickInterceptedException:
         # charts above still laying out can keep it out of view: send the click to the element itself
         dash_duo.driver.execute_script("arguments[0].scrollIntoView({block: 'center'}); arguments[0].click();", element)
+
+
+def click_fresh(dash_duo, selector: str, pick=None, timeout: float = READY_TIMEOUT) -> str:
+    """Find and click an element by selector, again if a late callback re-rendered it under the cursor
+    (a stale element); returns the clicked element's text.
+
+    Args:
+        pick: chooses the element among the matches (default: the first).
+    """
+    from selenium.common.exceptions import StaleElementReferenceException
+    end = time.time() + timeout
+    while True:
+        try:
+            found = dash_duo.find_elements(selector)
+            chosen = (pick or (lambda xs: xs[0] if xs else None))(found)
+            if chosen is None:
+                raise AssertionError(f"nothing matches {selector}")
+            text = chosen.text
+            click(dash_duo, chosen)
+            return text
+        except (StaleElementReferenceException, AssertionError):
+            if time.time() > end:
+                raise
+            time.sleep(0.2)

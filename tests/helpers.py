@@ -9,7 +9,8 @@ from data_access.db import Database
 
 DATE_COLS = {"visit_date", "opened_date", "closed_date", "birth_date", "lmp_date", "registered_date", "outcome_date",
              "screening1_date", "screening2_date", "screening3_date", "stage1_start", "stage1_end", "stage2_end",
-             "vacc_date", "test_date", "day", "month", "followup_date", "start_date", "end_date"}
+             "vacc_date", "test_date", "day", "month", "followup_date", "start_date", "end_date", "taken_date",
+             "study_date", "rx_date"}
 TS_COLS = {"closed_at", "booked_at", "slot_start", "published_at", "created_at", "signed_at", "sent_at", "status_at",
            "built_at"}
 
@@ -22,3 +23,13 @@ def frame(db: Database, table: sa.Table | str, *where) -> pd.DataFrame:
         if c in DATE_COLS or c in TS_COLS:
             df[c] = pd.to_datetime(df[c])
     return df
+
+
+def contract_columns(db: Database) -> dict[str, set[str]]:
+    """Table → its columns in the database's current schema (both engines)."""
+    out: dict[str, set[str]] = {}
+    with db.engine.connect() as c:
+        for t, col in c.execute(sa.text("SELECT table_name, column_name FROM information_schema.columns "
+                                        "WHERE table_schema = current_schema()")):
+            out.setdefault(t, set()).add(col)
+    return out

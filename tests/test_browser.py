@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 from selenium.webdriver.common.by import By
 
-from tests.browser import clean_log, click, click_bar, open_page, sign_in, wait_ready, wait_text, wait_url
+from tests.browser import clean_log, click, click_bar, click_fresh, open_page, sign_in, wait_ready, wait_text, wait_url
 
 pytestmark = pytest.mark.browser
 
@@ -167,20 +167,15 @@ def test_prevention_from_the_district_to_the_list_of_whom_to_invite(dash_duo, ta
     sign_in(dash_duo, task_app, "kolpino")
     open_page(dash_duo, "/prevention?tab=dispensary&period=2026")
     wait_text(dash_duo, "#prev-subtitle", "Колпинский")
-    names = dash_duo.find_elements("#prev-disp-units-table td[data-dash-column='name']")
-    assert names
-    target = names[0].text
-    click(dash_duo, names[0])
+    target = click_fresh(dash_duo, "#prev-disp-units-table td[data-dash-column='name']")
     wait_url(dash_duo, "level=mo")
     wait_text(dash_duo, "#prev-subtitle", target)
-    tab = next(x for x in dash_duo.find_elements("#prev-tab a.nav-link") if "Кого пригласить" in x.text)
-    click(dash_duo, tab)
+    click_fresh(dash_duo, "#prev-tab a.nav-link", lambda xs: next((x for x in xs if "Кого пригласить" in x.text), None))
     wait_url(dash_duo, "tab=worklist")
     dash_duo.wait_for_element("#prev-areas-table", timeout=20)
     dash_duo.wait_for_element("#prev-worklist-table-csv", timeout=20)
-    box = dash_duo.find_elements("#prev-worklist-table td.dash-select-cell input")[0]
-    click(dash_duo, box)
-    click(dash_duo, dash_duo.find_element("#prev-save-status"))
+    click_fresh(dash_duo, "#prev-worklist-table td.dash-select-cell input")
+    click_fresh(dash_duo, "#prev-save-status")
     wait_text(dash_duo, "#prev-status-saved", "Сохранено отметок: 1")
     wait_text(dash_duo, "#prev-worklist-table", "приглашён")
     assert clean_log(dash_duo) == []
@@ -193,11 +188,8 @@ def test_mo_head_opens_whom_to_invite_by_uchastok(dash_duo, city_app):
     open_page(dash_duo, "/prevention?tab=worklist")
     dash_duo.wait_for_element("#prev-areas-table", timeout=20)
     dash_duo.wait_for_element("#prev-worklist-table-csv", timeout=20)
-    names = [x for x in dash_duo.find_elements("#prev-areas-table td[data-dash-column='name']")
-             if x.text != "Участок не указан"]
-    assert names
-    target = names[0].text
-    click(dash_duo, names[0])
+    target = click_fresh(dash_duo, "#prev-areas-table td[data-dash-column='name']",
+                         lambda xs: next((x for x in xs if x.text != "Участок не указан"), None))
     wait_url(dash_duo, "level=doctor")
     wait_text(dash_duo, "#prev-subtitle", target)
     wait_text(dash_duo, "#prev-worklist-table", target)  # the участок column names its doctor
@@ -236,7 +228,7 @@ def test_every_page_opens_on_the_persons_own_unit(dash_duo, city_app, login):
     d = dash_duo.driver
     wait_text(dash_duo, "#home-title", own)
     for path, prefix in (("/emk", "emk"), ("/access", "acc"), ("/pregnancy", "preg"), ("/morbidity", "morb"),
-                         ("/prevention", "prev")):
+                         ("/prevention", "prev"), ("/registers", "reg")):
         open_page(dash_duo, path)
         wait_text(dash_duo, f"#{prefix}-subtitle", own)
         wait_text(dash_duo, f"#{prefix}-breadcrumbs", district)
@@ -248,4 +240,58 @@ def test_every_page_opens_on_the_persons_own_unit(dash_duo, city_app, login):
     open_page(dash_duo, "/rating")  # the organisations of his district (an MO head: of his organisation's kind)
     wait_text(dash_duo, "#rating-title", district)
     wait_text(dash_duo, "#rating-table", own if places["mo_id"] else "")
+    assert clean_log(dash_duo) == []
+
+
+def test_registers_from_the_district_to_the_failed_hba1c_cases(dash_duo, city_app):
+    """A district manager opens the registers on his district: the organisations with their diabetics' control,
+    drills into an organisation and one of its doctors (the doctor's patients), opens the quality tab and, from the
+    HbA1c criterion's figure, the failed cases behind it."""
+    sign_in(dash_duo, city_app, "kolpino")
+    d = dash_duo.driver
+    open_page(dash_duo, "/registers")
+    wait_text(dash_duo, "#reg-subtitle", "Колпинский")
+    wait_text(dash_duo, "#reg-units-table", "Сахарный диабет по организациям")
+    wait_text(dash_duo, "#reg-units-table", "Целевой показатель достигнут, %")
+    names = dash_duo.find_elements("#reg-units-table td[data-dash-column='name']")
+    assert names
+    organisation = names[0].text  # the worst at keeping HbA1c under 7 % comes first
+    click(dash_duo, names[0])
+    wait_url(dash_duo, "level=mo")
+    wait_text(dash_duo, "#reg-subtitle", organisation)
+    wait_text(dash_duo, "#reg-units-table", "Сахарный диабет по врачам")
+    doctors = dash_duo.find_elements("#reg-units-table td[data-dash-column='name']")
+    assert doctors
+    doctor = doctors[0].text
+    click(dash_duo, doctors[0])
+    wait_url(dash_duo, "level=doctor")
+    wait_text(dash_duo, "#reg-subtitle", doctor)
+    wait_text(dash_duo, "#reg-breadcrumbs", organisation)
+    dash_duo.wait_for_element("#reg-patients-table-csv", timeout=20)  # the doctor's patients, for a district head
+    assert dash_duo.find_elements("#reg-patients-table td[data-dash-column='patient_id']")
+    tab = next(x for x in dash_duo.find_elements("#reg-tab a.nav-link") if "Качество" in x.text)
+    click(dash_duo, tab)
+    wait_url(dash_duo, "tab=quality")
+    dash_duo.wait_for_element("#quality-criteria-table", timeout=20)
+    # up to the district by the breadcrumbs (the tab is kept), then one click on the HbA1c criterion's figure
+    click(dash_duo, d.find_element(By.LINK_TEXT, "Колпинский"))
+    wait_url(dash_duo, "level=district")
+    assert "tab=quality" in d.current_url
+    hba1c = next(x for x in dash_duo.find_elements("#quality-criteria-table tr")
+                 if "гликированного гемоглобина" in x.text)
+    click(dash_duo, hba1c.find_element(By.CSS_SELECTOR, "td[data-dash-column='failed']"))
+    wait_url(dash_duo, "criterion=dm_hba1c")
+    wait_text(dash_duo, "#quality-criterion", "гликированного гемоглобина")
+    wait_text(dash_duo, "#quality-criterion-units-table", "по организациям")
+    dash_duo.wait_for_element("#quality-cases-table-csv", timeout=20)
+    results = {x.text for x in dash_duo.find_elements("#quality-cases-table td[data-dash-column='result']")}
+    assert results and results <= {"не выполнено", "не выполнено, указана причина"}
+    # the organisations behind the figure lead further down with the criterion kept
+    first = dash_duo.find_elements("#quality-criterion-units-table td[data-dash-column='name']")[0]
+    target = first.text
+    click(dash_duo, first)
+    wait_url(dash_duo, "level=mo")
+    wait_text(dash_duo, "#reg-subtitle", target)
+    assert "criterion=dm_hba1c" in d.current_url
+    dash_duo.wait_for_element("#quality-criterion", timeout=20)
     assert clean_log(dash_duo) == []

@@ -106,6 +106,20 @@ def test_silent_periods_on_a_fixture():
     assert (r["first"], r["last"], r["working_days"], r["created"]) == (dt.date(2026, 3, 2), dt.date(2026, 3, 10), 6, 120)
 
 
+def test_silent_periods_most_severe_first():
+    """Documents unsent × working days silent orders the list, not the date the silence ended."""
+    days = [dt.date(2026, 3, d) for d in (2, 3, 4, 5, 6, 10, 11, 12, 13)]
+    rows = []
+    for d in days:
+        # a polyclinic silent 6 working days with 27 documents a day (162 unsent) that ended earlier …
+        rows.append(dict(unit_id=1, name="Поликлиника", day=d, created=27, sent=0 if d <= dt.date(2026, 3, 10) else 27))
+        # … and a clinic holding one document a day for the last 3 working days
+        rows.append(dict(unit_id=2, name="Клиника", day=d, created=1, sent=0 if d >= dt.date(2026, 3, 11) else 1))
+    out = K.silent_periods(pd.DataFrame(rows), days)
+    assert out["name"].tolist() == ["Поликлиника", "Клиника"]
+    assert out["severity"].tolist() == [162 * 6, 3 * 3]
+
+
 def test_the_silent_polyclinic_of_the_last_month_is_found(city_app):
     with city_app.app_context():
         spec = build("emk-silent", {"level": "region", "id": None, "period": "2026-09"}, CITY)

@@ -4,6 +4,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 
+import numpy as np
 import pandas as pd
 import pytest
 import sqlalchemy as sa
@@ -24,7 +25,8 @@ def _digest(db: Database) -> dict:
     out = {}
     with db.engine.connect() as c:
         for t in ("visit", "emd_document", "booking", "pregnancy", "dispensary_exam", "vaccination",
-                  "vaccination_exemption", "cancer_screening", "patient"):
+                  "vaccination_exemption", "cancer_screening", "patient", "care_episode", "dispensary_observation",
+                  "lab_result", "instrumental_study", "prescription", "volume_plan"):
             rows = c.execute(sa.text(f"select * from {t} order by 1")).fetchall()
             out[t] = hashlib.md5(repr(rows).encode()).hexdigest()
     return out
@@ -443,3 +445,279 @@ def test_adult_boosters(raw):
     two = two[two["size"] == 2]
     assert len(two) and ((two["max"] - two["min"]).dt.days >= 3650).all()
     assert (two["max"] >= END - pd.DateOffset(months=CITY["months"])).all()
+
+
+# ---------------------------------------------------------------- registers and quality of care (issue 19)
+from core import registers as R  # noqa: E402
+from synth import registers as SR  # noqa: E402
+
+HISTORY_START = END.replace(day=1) - pd.DateOffset(months=CITY["months"] - 1)
+HISTORY_YEARS = (END - HISTORY_START).days / 365.25
+EVENT_DATES = {"lab_result": "taken_date", "instrumental_study": "study_date", "prescription": "rx_date"}
+
+
+def _register_of(codes: pd.Series) -> pd.Series:
+    return codes.map({c: (r.code if (r := R.register_of(c)) else None) for c in codes.unique()})
+
+
+def _in(codes: pd.Series, ranges) -> pd.Series:
+    return codes.map({c: R.in_ranges(c, ranges) for c in codes.unique()}).astype(bool)
+
+
+@pytest.fixture(scope="module")
+def reg(city):
+    _, db = city
+    out = {t: frame(db, t) for t in ("dispensary_observation", "volume_plan", *EVENT_DATES)}
+    for t, col in EVENT_DATES.items():
+        out[t][col] = pd.to_datetime(out[t][col])
+    o = out["dispensary_observation"]
+    o["register"] = _register_of(o["icd10"])
+    return out
+
+
+def _active(o: pd.DataFrame, day) -> pd.DataFrame:
+    return o[(o["start_date"] <= day) & (o["end_date"].isna() | (o["end_date"] > day))]
+
+
+def _visits_met(raw, o, end=END) -> pd.DataFrame:
+    """Observations of 12 months and longer at ``end`` with their dispensary visits of the register's codes in
+    the 12 months and whether they meet the planned frequency (the register mart's definition)."""
+    since = end - pd.Timedelta(days=365)
+    yo = _active(o[o["register"].notna()], end)
+    yo = yo[yo["start_date"] <= since]
+    v = raw["visit"]
+    v = v[(v["purpose"] == "dispensary") & (v["visit_date"] > since) & (v["visit_date"] <= end)]
+    n = v.assign(register=_register_of(v["icd10"])).dropna(subset=["register"]).groupby(
+        ["patient_id", "register"]).size().rename("visits")
+    yo = yo.join(n, on=["patient_id", "register"]).fillna({"visits": 0})
+    return yo.assign(met=yo["visits"] >= yo["visits_per_year"])
+
+
+def test_register_sizes_and_new_enrolments(raw, reg):
+    """Under observation at the end of history within ±15 % of synth.registers.PLANS (hypertension ~11 % of
+    adults, diabetes ~3.2 % of the population, …); new enrolments a year per 100,000 within ±15 % of the plan in
+    total and for hypertension, and below the public new-case rates (facts §8: 1,168, 278, 373) plus 10 %."""
+    p, o = raw["patient"], reg["dispensary_observation"]
+    adults = (p["birth_date"] <= END - pd.DateOffset(years=18)).sum()
+    stock = _active(o, END).groupby("register").size()
+    for code, plan in SR.PLANS.items():
+        base = adults if plan.among == "adults" else len(p)
+        assert abs(stock[code] / base / plan.stock - 1) < 0.15, (code, stock[code] / base)
+    new = o[o["start_date"] >= HISTORY_START].groupby("register").size() / HISTORY_YEARS / len(p) * 1e5
+    planned = pd.Series({k: v.new_per_100k for k, v in SR.PLANS.items()})
+    assert abs(new.sum() / planned.sum() - 1) < 0.15, new.to_dict()
+    assert abs(new["ht"] / planned["ht"] - 1) < 0.15, new.to_dict()
+    for code, cases in (("ht", 1168), ("dm", 278), ("onco", 373)):
+        assert new[code] < 1.1 * cases, (code, new[code])
+    # most were enrolled before the history, removals have their reasons, deaths the commonest
+    assert 0.75 < (o["start_date"] < HISTORY_START).mean() < 0.95
+    reasons = o["end_reason"].value_counts()
+    assert set(reasons.index) == set(R.END_REASONS) and reasons.idxmax() == "died"
+    removed = o[o["end_date"].notna() & (o["end_date"] >= HISTORY_START)].groupby("register").size()
+    assert ((removed / HISTORY_YEARS / stock).between(0.03, 0.3)).all(), (removed / HISTORY_YEARS / stock).to_dict()
+
+
+def test_observations_are_consistent(raw, reg):
+    o, p = reg["dispensary_observation"], raw["patient"].set_index("patient_id")
+    doc = raw["doctor"].set_index("doctor_id")
+    spec = raw["specialty"].set_index("specialty_id")["code"]
+    assert o["obs_id"].is_unique and o["start_date"].max() <= END
+    assert (o["end_date"].dropna() > o.loc[o["end_date"].notna(), "start_date"]).all()
+    assert (o["end_date"].isna() == o["end_reason"].isna()).all() and (o["end_date"].dropna() <= END).all()
+    assert set(o["icd10"]) - {SR.CKD_CODE} <= {c.icd10 for plan in SR.PLANS.values() for c in plan.codes}
+    planned = o["register"].map({r.code: r.visits_per_year for r in R.REGISTERS}).fillna(SR.CKD_VISITS)
+    assert (o["visits_per_year"] == planned).all()
+    assert p.loc[o["patient_id"], "attach_mo_id"].notna().all()
+    # the attachment organisation and участок doctor; cancer mostly by an oncologist
+    onco = (o["register"] == "onco").to_numpy()
+    assert (o.loc[~onco, "mo_id"].to_numpy() == p.loc[o.loc[~onco, "patient_id"], "attach_mo_id"].to_numpy()).all()
+    assert (doc.loc[o["doctor_id"], "mo_id"].to_numpy() == o["mo_id"].to_numpy()).all()
+    area = p.loc[o.loc[~onco, "patient_id"], "area_doctor_id"].to_numpy()
+    assert (o.loc[~onco, "doctor_id"].to_numpy() == area).mean() > 0.98
+    assert (spec.loc[doc.loc[o.loc[onco, "doctor_id"], "specialty_id"]] == "oncologist").mean() > 0.8
+    # one observation per patient and register; children only with type 1 diabetes and asthma
+    assert not o.dropna(subset=["register"]).duplicated(["patient_id", "register"]).any()
+    child = (p.loc[o["patient_id"], "birth_date"].to_numpy() > o["start_date"] - pd.DateOffset(years=18))
+    assert set(o.loc[child, "icd10"]) <= {"E10.9", "J45.9"} and child.sum() > 0
+
+
+def test_events_use_the_declared_codes_and_units(reg):
+    lab, st, rx = reg["lab_result"], reg["instrumental_study"], reg["prescription"]
+    assert set(lab["test"]) <= set(R.LAB_TESTS) and set(st["study"]) <= set(R.STUDIES)
+    assert set(rx["drug_group"]) <= set(R.DRUG_GROUPS)
+    assert (lab["unit"] == lab["test"].map({k: t.unit for k, t in R.LAB_TESTS.items()})).all()
+    for t, col in EVENT_DATES.items():
+        df = reg[t]
+        assert df[df.columns[0]].is_unique and df[col].max() <= END
+        assert df[col].min() < HISTORY_START  # the RMIS has history: cases whose windows reach into ours
+        assert set(df["not_done_reason"].dropna()) == set(R.NOT_DONE_REASONS)
+    assert (lab["value"].isna() == lab["not_done_reason"].notna()).all()
+    assert (st["pathology"].isna() == st["not_done_reason"].notna()).all()
+    # control values: HbA1c 7.3 ± 1.3 %, SBP 138 ± 14 mm Hg, LDL of IHD patients 2.3 ± 0.8 mmol/l
+    o = reg["dispensary_observation"]
+    ihd = o.loc[o["register"] == "ihd", "patient_id"]
+    for test, mean, sd, rows in (("HBA1C", 7.3, 1.3, lab["test"] == "HBA1C"), ("SBP", 138, 14, lab["test"] == "SBP"),
+                                 ("LDL", 2.3, 0.8, (lab["test"] == "LDL") & lab["patient_id"].isin(ihd))):
+        v = lab.loc[rows, "value"].dropna()
+        assert abs(v.mean() - mean) < 0.05 * mean and 0.7 * sd < v.std() < 1.3 * sd, (test, v.mean(), v.std())
+
+
+def _cases(raw, reg, c: R.Criterion) -> pd.DataFrame:
+    """The cases of a criterion whose windows close in the history, with the result: done in the window, late,
+    not done with a reason, or nothing."""
+    if c.anchor == "enrolment":
+        o = reg["dispensary_observation"]
+        a = o[_in(o["icd10"], c.icd)].rename(columns={"start_date": "anchor", "obs_id": "case"})
+    else:
+        e = raw["care_episode"]
+        a = e[_in(e["icd10"], c.icd) & e["purpose"].isin(["disease", "urgent"]) & e["kind"].isin(["outpatient", "inpatient"])]
+        a = a.rename(columns={"opened_date": "anchor", "episode_id": "case"})
+    a = a[["case", "patient_id", "anchor", "mo_id", "doctor_id"]]
+    a = a.assign(window_end=a["anchor"] + pd.Timedelta(days=c.window_days))
+    a = a[(a["window_end"] >= HISTORY_START) & (a["window_end"] <= END - pd.Timedelta(days=60))]
+    table = {"lab": "lab_result", "study": "instrumental_study", "rx": "prescription"}[c.event]
+    ev = reg[table]
+    code = {"lab": "test", "study": "study", "rx": "drug_group"}[c.event]
+    ev = ev[ev[code].isin(c.codes)].rename(columns={EVENT_DATES[table]: "day"})
+    done = ev["not_done_reason"].isna() & (ev["value"].notna() if c.event == "lab" else True)
+    ev = ev.assign(done=done)[["patient_id", "day", "done", "not_done_reason"]]
+    j = a.merge(ev, on="patient_id")
+    j = j[j["day"] >= j["anchor"]]
+    inside = j["day"] <= j["window_end"]
+    g = pd.DataFrame({"done": (j["done"] & inside).groupby(j["case"]).any(),
+                      "reason": (j["not_done_reason"].notna() & inside).groupby(j["case"]).any(),
+                      "late": (j["done"] & ~inside & (j["day"] <= j["window_end"] + pd.Timedelta(days=60)))
+                      .groupby(j["case"]).any()})
+    a = a.join(g, on="case")
+    flags = [a[k].fillna(False).astype(bool).to_numpy() for k in ("done", "reason", "late")]
+    a["result"] = np.select(flags, ["done", "reason", "late"], "nothing")
+    return a
+
+
+def test_criteria_are_mostly_done_in_time(raw, reg):
+    """Every criterion has cases, done in the window for 55–95 % of them; of the rest some are done late, about a
+    quarter not done with a recorded reason (10–45 %), and the others not at all."""
+    results = []
+    for c in R.CRITERIA:
+        a = _cases(raw, reg, c)
+        assert len(a) >= 20, c.code
+        share = a["result"].value_counts(normalize=True)
+        assert 0.55 < share["done"] < 0.95, (c.code, share.to_dict())
+        results.append(a["result"])
+    r = pd.concat(results).value_counts()
+    missed = r.drop("done")
+    assert 0.1 < missed["reason"] / missed.sum() < 0.45 and missed["late"] > 0 and missed["nothing"] > 0
+
+
+def test_dispensary_visits_go_to_enrolled_patients_at_their_frequency(raw, reg):
+    """Dispensary visits with a register's codes are visits of its enrolled patients, mostly with the observing
+    doctor; 50–75 % of those observed for a year meet the planned frequency (40–80 % in each register)."""
+    o, v = reg["dispensary_observation"], raw["visit"]
+    dv = v[(v["purpose"] == "dispensary")].assign(register=lambda d: _register_of(d["icd10"])).dropna(subset=["register"])
+    j = dv.merge(o[["patient_id", "register", "icd10", "start_date", "end_date", "doctor_id"]],
+                 on=["patient_id", "register"], suffixes=("", "_obs"))
+    j = j[(j["visit_date"] >= j["start_date"]) & (j["end_date"].isna() | (j["visit_date"] < j["end_date"]))]
+    assert len(j) / len(dv) > 0.9
+    assert (j["icd10"] == j["icd10_obs"]).all()
+    assert (j["doctor_id"] == j["doctor_id_obs"]).mean() > 0.6
+    met = _visits_met(raw, o)
+    assert 0.5 < met["met"].mean() < 0.75, met.groupby("register")["met"].mean().to_dict()
+    assert met.groupby("register")["met"].mean().between(0.4, 0.8).all()
+
+
+@pytest.fixture(scope="module")
+def bigger(tmp_path_factory):
+    """A city big enough for organisation- and doctor-level comparisons (about 110 thousand people)."""
+    db = Database(f"duckdb:///{tmp_path_factory.mktemp('bigger') / 'city.duckdb'}")
+    generate(db, scale=0.02, seed=7, months=13, end_month=CITY["end_month"])
+    raw = {t: frame(db, t) for t in ("patient", "visit", "care_episode")}
+    reg = {t: frame(db, t) for t in ("dispensary_observation", *EVENT_DATES)}
+    db.dispose()
+    for t, col in EVENT_DATES.items():
+        reg[t][col] = pd.to_datetime(reg[t][col])
+    reg["dispensary_observation"]["register"] = _register_of(reg["dispensary_observation"]["icd10"])
+    return raw, reg
+
+
+def _rank_corr(a: pd.Series, b: pd.Series) -> float:
+    both = pd.concat([a.rename("a"), b.rename("b")], axis=1, join="inner").rank()
+    return both["a"].corr(both["b"])  # Spearman
+
+
+def test_organisations_and_doctors_differ_persistently(bigger):
+    """A persistent quality factor of the organisation and of the doctor shows in every indicator at once: the
+    share of enrolment criteria done in time and the share of patients meeting the planned visit frequency rank
+    organisations and doctors alike; within a doctor's own patients the visit share repeats from one half to the
+    other. The spread is wide enough to see who does better and who worse."""
+    raw, reg = bigger
+    done = pd.concat([_cases(raw, reg, c) for c in R.CRITERIA if c.anchor == "enrolment"])
+    done = done.assign(ok=done["result"] == "done")
+    met = _visits_met(raw, reg["dispensary_observation"], END)
+    for key, least in (("mo_id", 40), ("doctor_id", 25)):
+        d = done.groupby(key)["ok"].agg(["mean", "size"])
+        m = met.groupby(key)["met"].agg(["mean", "size"])
+        d, m = d.loc[d["size"] >= least, "mean"], m.loc[m["size"] >= least, "mean"]
+        assert len(d.index.intersection(m.index)) >= 40, key
+        assert _rank_corr(d, m) > 0.4, (key, _rank_corr(d, m))
+        assert m.quantile(0.9) - m.quantile(0.1) > 0.15 and d.quantile(0.9) - d.quantile(0.1) > 0.1, key
+        halves = met.assign(half=met["obs_id"] % 2).groupby([key, "half"])["met"].agg(["mean", "size"]).unstack()
+        halves = halves[(halves["size"] >= least // 2).all(axis=1)]["mean"]
+        assert _rank_corr(halves[0], halves[1]) > (0.4 if key == "mo_id" else 0.3), key
+    # better doctors keep their diabetics under control more often (HbA1c, the latest of the 12 months)
+    lab = reg["lab_result"]
+    a1c = lab[(lab["test"] == "HBA1C") & lab["value"].notna() & (lab["taken_date"] > END - pd.Timedelta(days=365))]
+    last = a1c.sort_values(["taken_date", "result_id"]).groupby("patient_id")["value"].last()
+    dm = _active(reg["dispensary_observation"], END)
+    dm = dm[dm["register"] == "dm"].join(last, on="patient_id").dropna(subset=["value"])
+    controlled = (dm["value"] < 7).groupby(dm["mo_id"]).agg(["mean", "size"])
+    controlled = controlled.loc[controlled["size"] >= 20, "mean"]
+    assert controlled.quantile(0.9) - controlled.quantile(0.1) > 0.15
+    assert _rank_corr(controlled, met.groupby("mo_id")["met"].mean()) > 0.2
+
+
+def test_inpatient_outcomes_and_deaths(raw, reg):
+    e = raw["care_episode"]
+    inp = e[e["kind"] == "inpatient"]
+    assert set(inp["outcome"].dropna()) == {"recovered", "improved", "unchanged", "worse", "died", "transferred"}
+    assert (inp["outcome"].isna() == inp["closed_date"].isna()).all()
+    assert e.loc[e["kind"] == "outpatient", "outcome"].isna().all()
+    closed = inp[inp["closed_date"].notna()]
+    died = closed["outcome"] == "died"
+    assert 0.01 < died.mean() < 0.03
+    severe = closed["icd10"].str.match(r"^(I63|I50|C)")
+    assert died[severe].mean() > 1.5 * died.mean()
+    # an enrolled patient who dies in hospital is removed from observation that day
+    o = reg["dispensary_observation"]
+    d = closed[died][["patient_id", "closed_date"]].merge(o, on="patient_id")
+    active = (d["start_date"] <= d["closed_date"]) & (d["end_date"].isna() | (d["end_date"] >= d["closed_date"]))
+    assert len(d[active]) and (d.loc[active, "end_reason"] == "died").all()
+    # nobody is seen after his death: no episode opened in a later month, no booking, exam or vaccination after it
+    dead = o[o["end_reason"] == "died"].groupby("patient_id")["end_date"].min()
+    for table, col in (("care_episode", "opened_date"), ("booking", "booked_at"), ("dispensary_exam", "stage1_start"),
+                       ("vaccination", "vacc_date")):
+        t = raw[table].join(dead.rename("died"), on="patient_id", how="inner")
+        after = t[col] > t["died"]
+        if table == "care_episode":
+            after = t[col].dt.to_period("M") > t["died"].dt.to_period("M")
+        assert not after.any(), table
+
+
+def test_volume_plan_is_the_fact_give_or_take(raw, reg):
+    """The plan of each state outpatient organisation is its annualised fact × a persistent factor: some are under
+    plan, some over, within ±25 %."""
+    plan = reg["volume_plan"]
+    assert set(plan["kind"]) == set(SR.PLAN_KINDS)
+    assert set(plan["year"]) == set(range(HISTORY_START.year, END.year + 1))
+    mo = raw["mo"].set_index("mo_id")
+    assert mo.loc[plan["mo_id"], "is_state"].all() and not mo.loc[plan["mo_id"], "kind"].isin(["hospital"]).any()
+    attached = set(mo.index[mo["has_attachment"]])
+    assert attached <= set(plan["mo_id"])
+    v = raw["visit"]
+    year = v["visit_date"].dt.year.rename("year")
+    months = v.groupby(year)["visit_date"].apply(lambda s: s.dt.month.nunique())
+    fact = v.groupby([year, "mo_id"]).size().rename("fact").reset_index()
+    fact = fact.assign(fact=fact["fact"] * 12 / fact["year"].map(months)).set_index(["year", "mo_id"])["fact"]
+    p = plan[plan["kind"] == "visits"].set_index(["year", "mo_id"])["planned"]
+    ratio = (p / fact.reindex(p.index)).dropna()
+    assert 0.95 < ratio.median() < 1.07 and (ratio < 1).mean() > 0.2 and (ratio > 1).mean() > 0.2
+    assert ratio.between(0.75, 1.25).mean() > 0.98

@@ -63,7 +63,9 @@ def test_contract_rules_are_generated_from_the_schema():
     assert keys == {"care_episode": ["episode_id"], "visit": ["visit_id"], "slot": ["slot_id"],
                     "booking": ["booking_id"], "emd_document": ["doc_id"], "pregnancy": ["pregnancy_id"],
                     "pregnancy_visit": [], "dispensary_exam": ["exam_id"], "vaccination": ["vacc_id"],
-                    "cancer_screening": ["screening_id"], "vaccination_exemption": ["exemption_id"]}
+                    "cancer_screening": ["screening_id"], "vaccination_exemption": ["exemption_id"],
+                    "dispensary_observation": ["obs_id"], "lab_result": ["result_id"],
+                    "instrumental_study": ["study_id"], "prescription": ["rx_id"]}
     assert set(importer.MONTH_COLUMNS) == {t.name for t in schema.FACT_TABLES}
     for t in schema.CONTRACT_TABLES:
         sch = importer.pandera_schema(t)

@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
+from core.ages import age_group5, age_years_series
 from data_access import marts as M
 from data_access import schema
 from data_access.workcal import WorkCalendar
@@ -80,7 +81,7 @@ def test_morbidity_and_population_marts(city, raw):
     e["month"] = month(e["opened_date"])
     e = e[e["month"] >= m["month"].min()]  # a birth on the 1st opens its stay the day before the history
     e["icd3"] = e["icd10"].str[:3]
-    e["age_group"] = np.minimum(((e["opened_date"] - e["birth_date"]).dt.days / 365.25 / 5).astype(int), 17)
+    e["age_group"] = age_group5(age_years_series(e["birth_date"], e["opened_date"]))  # calendar ages
     keys = ["month", "district_id", "icd3", "sex", "age_group"]
     assert_same(m.groupby(keys)["cases"].sum(), e.groupby(keys).size())
     assert_same(m.groupby(["month", "icd3"])["new_cases"].sum(), e[e["is_new_diagnosis"]].groupby(["month", "icd3"]).size())
@@ -88,7 +89,7 @@ def test_morbidity_and_population_marts(city, raw):
     p = raw["patient"]
     for mon in pop["month"].drop_duplicates().sample(3, random_state=1):
         alive = p[p["birth_date"] <= mon]
-        ag = np.minimum(((mon - alive["birth_date"]).dt.days / 365.25 / 5).astype(int), 17)
+        ag = age_group5(age_years_series(alive["birth_date"], mon))
         got = pop[pop["month"] == mon].groupby(["district_id", "sex", "age_group"])["population"].sum()
         assert_same(got, alive.groupby([alive["district_id"], alive["sex"], ag.rename("age_group")]).size())
 

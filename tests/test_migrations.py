@@ -16,6 +16,7 @@ import sqlalchemy as sa
 
 from data_access import app_schema, migrations
 from tests.conftest import create_users, login
+from tests.helpers import contract_columns
 from tests.legacy import app_schema_r24 as r24
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -204,3 +205,81 @@ def test_a_backup_restores_into_a_rebuilt_database_with_everything(city_copy, db
                       due_date=dt.date.today() + dt.timedelta(days=9), description="Ещё одна")
     assert t2["task_id"] > t["task_id"]  # the sequence was moved past the restored ids
     fresh.dispose()
+
+
+# ---------------------------------------------------------------- migration 0004 (registers, issue 19)
+REGISTER_COLUMNS = {("care_episode", "outcome")}
+REGISTER_TABLES = ("dispensary_observation", "lab_result", "instrumental_study", "prescription", "volume_plan")
+
+
+def contract_before_0004(db, episode_as_view: bool = False) -> None:
+    """The contract as release 0003 declared it: without care_episode.outcome and the register tables."""
+    from data_access import schema as s
+    meta = sa.MetaData()
+    for t in s.metadata.sorted_tables:
+        if t.name in REGISTER_TABLES:
+            continue
+        name = "rmis_care_episode" if (episode_as_view and t.name == "care_episode") else t.name
+        sa.Table(name, meta, *[c._copy() for c in t.columns if (t.name, c.name) not in REGISTER_COLUMNS])
+    with db.engine.begin() as c:
+        meta.create_all(c)
+        if episode_as_view:
+            c.execute(sa.text("CREATE VIEW care_episode AS SELECT * FROM rmis_care_episode"))
+
+
+def test_migration_0004_brings_a_0003_contract_up_to_date(empty_db):
+    from data_access import schema as s
+    db = empty_db
+    contract_before_0004(db)
+    migrations.upgrade(db, "0003")
+    with db.engine.begin() as c:
+        c.execute(sa.text("INSERT INTO care_episode (episode_id, patient_id, mo_id, dept_id, doctor_id, kind, purpose, "
+                          "icd10, is_new_diagnosis, opened_date, visits_count) VALUES (5, 7, 101, 1, 1, 'inpatient', "
+                          "'disease', 'I50.0', false, DATE '2026-09-01', 0)"))
+    cols = contract_columns(db)
+    assert "outcome" not in cols["care_episode"] and not set(REGISTER_TABLES) & set(cols)
+    assert migrations.state(db) == "outdated"
+    before, after = migrations.upgrade(db)
+    assert (before, after) == ("0003", migrations.head())
+    cols = contract_columns(db)
+    assert "outcome" in cols["care_episode"]
+    for name in REGISTER_TABLES:
+        assert cols[name] == set(s.metadata.tables[name].c.keys()), name
+    with db.engine.connect() as c:  # the row is kept, its new column empty; the new tables read as declared
+        assert c.execute(sa.select(s.care_episode.c.episode_id, s.care_episode.c.outcome)).all() == [(5, None)]
+        for name in REGISTER_TABLES:
+            assert c.execute(sa.select(sa.func.count()).select_from(s.metadata.tables[name])).scalar() == 0
+        if not db.is_duckdb:  # PostgreSQL: the new tables' indexes
+            idx = set(c.execute(sa.text("SELECT indexname FROM pg_indexes WHERE schemaname = current_schema()"))
+                      .scalars())
+            want = {f"ix_{t}_{'_'.join(cols_)}" for t, cols_ in s.PG_INDEXES if t in REGISTER_TABLES}
+            assert want and want <= idx, want - idx
+    # down and up again: the contract's column and tables stay (they are data)
+    from alembic import command
+    with db.write() as c:
+        cfg = migrations._config()
+        cfg.attributes["connection"] = c
+        command.downgrade(cfg, "0003")
+    cols = contract_columns(db)
+    assert "outcome" in cols["care_episode"] and set(REGISTER_TABLES) <= set(cols)
+    assert migrations.current(db) == "0003"
+    migrations.upgrade(db)
+    assert migrations.state(db) == "current"
+
+
+def test_migration_0004_leaves_a_view_mapped_contract_and_an_app_only_database(empty_db, dbs):
+    db = empty_db
+    contract_before_0004(db, episode_as_view=True)
+    migrations.upgrade(db, "0003")
+    migrations.upgrade(db)
+    cols = contract_columns(db)
+    assert "outcome" not in cols["care_episode"]  # a view: its mapping is the operator's to update
+    assert set(REGISTER_TABLES) <= set(cols)
+    from data_access.db import Database
+    bare = Database(dbs.url(dbs.new()))
+    try:
+        migrations.upgrade(bare)
+        cols = contract_columns(bare)
+        assert "app_user" in cols and not set(REGISTER_TABLES) & set(cols) and "care_episode" not in cols
+    finally:
+        bare.dispose()

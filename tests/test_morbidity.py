@@ -102,3 +102,21 @@ def test_morbidity_api_scope_and_filters(client_as, city_app):
     men = k.get("/api/v1/morbidity/age-sex?level=region&period=2026-Q2&sex=M&age=13-17").get_json()["rows"]
     assert [r["age"] for r in men] == ["65–69", "70–74", "75–79", "80–84", "85+"]
     assert all(r["cases_f"] is None for r in men)
+
+
+def test_tile_map_darker_means_higher_with_distinct_readable_names():
+    """Sequential colours (the highest rate darkest), one distinct label per district, text readable on each tile."""
+    from components import charts
+
+    names = list(charts.TILE_XY)
+    rows = [{"name": n, "id": i, "value": 1000.0 + 100 * i, "hover": n} for i, n in enumerate(names)]
+    trace = charts.district_tiles(rows, "на 100 тыс.")["data"][0]
+    scale = trace["marker"]["colorscale"]
+    lum = [sum(int(c[i:i + 2], 16) for i in (1, 3, 5)) for _, c in scale]
+    assert lum == sorted(lum, reverse=True), "the scale must darken as the rate grows"
+    assert "reversescale" not in trace["marker"] and "cmid" not in trace["marker"]
+    labels = [t.split("<br>")[0] for t in trace["text"]]
+    assert len(set(labels)) == len(names) == 18
+    colors = trace["textfont"]["color"]
+    assert colors[0] == "#212529" and colors[-1] == "#ffffff"  # dark text on the lightest tile, white on the darkest
+    assert trace["text"][-1].endswith("2\u00a0700")  # Russian digit groups (no-break space)

@@ -90,6 +90,9 @@ def test_worklist_is_for_roles_with_patient_access(city_app):
 
 def test_worklist_api_scope_and_audit(client_as, city_app):
     own, other = city_app.places["kolpino"]["district_id"], city_app.places["nevsky"]["district_id"]
+    with city_app.app_context():  # the shared app's log holds other tests' entries: only this test's count
+        db = city_app.extensions["iam"]["db"]
+        since = db.read_df(sa.select(sa.func.coalesce(sa.func.max(audit_log.c.audit_id), 0).label("m")))["m"].iloc[0]
     k = client_as("kolpino")
     res = k.get(f"/api/v1/pregnancy/worklist?level=district&id={own}&date=2026-09-15")
     assert res.status_code == 200 and {c["id"] for c in res.get_json()["columns"]} >= {"patient_id", "problems"}
@@ -100,7 +103,8 @@ def test_worklist_api_scope_and_audit(client_as, city_app):
     assert ok.status_code == 200
     with city_app.app_context():
         db = city_app.extensions["iam"]["db"]
-        log = db.read_df(sa.select(audit_log).where(audit_log.c.action.in_(["view_patients", "export"])))
+        log = db.read_df(sa.select(audit_log).where(audit_log.c.action.in_(["view_patients", "export"]),
+                                                    audit_log.c.audit_id > int(since)))
     views = log[(log["action"] == "view_patients") & (log["login"] == "kolpino")]
     assert len(views) >= 2 and views["object"].str.contains("pregnancy-worklist").all()
     assert ((log["action"] == "export") & log["object"].str.contains("preg-worklist")).any()
@@ -114,3 +118,16 @@ def test_register_and_status_tables(city_app):
         assert len(reg) == 18 and sum(r["registered"] for r in reg) > 0
         st = build("preg-status", {"level": "region", "date": "2026-09-15"}, CITY).records
         assert sum(r["observed"] for r in st) == len(P.observed("region", None, AS_OF, CITY))
+
+
+def test_an_adult_polyclinic_head_is_told_why_there_are_no_pregnancies(client_as, city_app):
+    from tests.test_security import router
+    text = router(client_as("glavvrach"), "/pregnancy").get_data()
+    assert "не ведёт наблюдение беременных" in text
+    assert "preg-register-table" not in text  # no city cards or empty tables under the explanation
+    with city_app.app_context():
+        from data_access import units as U
+        org = U.organisations()
+        consultation = int(org[org["kind"] == "womens_consultation"]["mo_id"].iloc[0])
+        assert P.observes_pregnancies(city_app.places["glavvrach"]["mo_id"]) is False
+        assert P.observes_pregnancies(consultation) is True

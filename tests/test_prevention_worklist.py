@@ -15,6 +15,7 @@ from data_access import migrations
 from data_access import prevention as P
 from data_access import schema as s
 from data_access.scope import Scope, ScopeError
+from tests.helpers import contract_columns
 
 AS_OF = dt.date(2026, 9, 15)
 D = dt.date
@@ -485,15 +486,6 @@ def old_contract(db, patient_as_view: bool = False) -> None:
         meta.create_all(c)
         if patient_as_view:
             c.execute(sa.text("CREATE VIEW patient AS SELECT * FROM rmis_patient"))
-
-
-def contract_columns(db) -> dict[str, set[str]]:
-    out: dict[str, set[str]] = {}
-    with db.engine.connect() as c:
-        for t, col in c.execute(sa.text("SELECT table_name, column_name FROM information_schema.columns "
-                                        "WHERE table_schema = current_schema()")):
-            out.setdefault(t, set()).add(col)
-    return out
 
 
 def test_migration_0003_brings_an_old_contract_up_to_date(empty_db):

@@ -66,7 +66,16 @@ def test_district_rating_ranks_explains_and_flags(city_app):
         assert ranked["place"].min() == 1 and ranked["place"].is_monotonic_increasing
         assert (ranked["integral"].diff().dropna() <= 1e-9).all()  # best first
         assert (u["completeness"] < 80).sum() == (u["flag"] == "incomplete").sum()
-        assert set(u.columns) >= {f"group_{g}" for g in ("access", "prevention", "emk", "maternity")}
+        assert set(u.columns) >= {f"group_{g}" for g in ("access", "prevention", "emk")}
+        # a group enters only with indicators that at least half of the districts have on enough observations:
+        # the small test city has a handful of pregnancies per district, «мало наблюдений» everywhere
+        from metrics import evaluate as E
+        reg = E.registry()
+        for g in ("maternity", "access"):
+            usable = any(E.children(E.Context(i.code, "district", parse_period("2026-Q2"), None)).pipe(
+                lambda rows: (rows["value"].notna() & ~rows["few"]).mean() >= 0.5)
+                for i in reg if i.group == g and i.weight > 0 and i.valid_at("district"))
+            assert (f"group_{g}" in u.columns) == usable
         for uid in u["unit_id"].head(3):
             e = R.explain(r, int(uid))
             lost = sum(x["lost"] for x in e["lines"] if x["lost"] == x["lost"])
@@ -90,3 +99,30 @@ def test_rating_through_the_api_and_scope(city_app, client_as):
                      ("parent=x&level=mo", "целым кодом")):
         res = client_as("chair").get(f"/api/v1/ratings?{bad}")
         assert res.status_code == 400 and msg in res.get_json()["error"]
+
+
+def test_a_district_head_sees_the_districts_place_among_all(city_app, client_as):
+    """Every district's place and integral score, the own row in full; nobody else's group scores."""
+    from tests.test_security import router
+    with city_app.app_context():
+        full = R.compute("district", parse_period("2026-Q2"))
+    own_id = city_app.places["kolpino"]["district_id"]
+    own = full.units.set_index("unit_id").loc[own_id]
+    text = router(client_as("kolpino"), "/rating", "?level=district&period=2026-Q2").get_data()
+    total = int(full.units["place"].notna().sum())
+    if own["place"] == own["place"]:
+        assert f"место района — {int(own['place'])} из {total}" in text
+    for name in full.units["unit_name"]:
+        assert name in text  # all 18 districts are listed
+    assert text.count("Почему это место?") == 1  # only the own row opens the explanation
+    assert "rating-own-row" in text and "rating-method-details" in text
+
+
+def test_every_rating_group_discriminates(city_app):
+    """A group that gives every district the same score (as «Заболеваемость» did: 100,0 everywhere) ranks nothing."""
+    with city_app.app_context():
+        u = R.compute("district", parse_period("2026-Q2")).units
+    groups = [c for c in u.columns if c.startswith("group_")]
+    assert groups and "group_morbidity" not in groups
+    for g in groups:
+        assert u[g].dropna().nunique() > 1, f"{g} is the same for every district"

@@ -332,3 +332,21 @@ def test_demo_users_are_created_once_with_a_private_file(city_copy, make_app, ca
     assert all(pw in text for _, _, pw in made)
     assert users.ensure_demo_users(app) is None  # never again once users exist
     assert "kolpino" in capsys.readouterr().out
+
+
+def test_an_unknown_address_gets_a_russian_page_with_a_way_back(client_as):
+    c = client_as("kolpino")
+    res = router(c, "/no-such-page", "?x=1")
+    assert res.status_code == 200
+    text = res.get_data()
+    assert "Страница не найдена" in text and '"href": "/"' in text and "404 - Page not found" not in text
+
+
+def test_the_registry_page_counts_in_russian_without_code_paths(client_as, city_app):
+    from core import fmt
+    from metrics import evaluate as E
+    with city_app.app_context():
+        n = len(E.registry().indicators)
+    text = router(client_as("analyst"), "/indicators").get_data()
+    assert f"{n} {fmt.plural(n, 'показатель', 'показателя', 'показателей')} в " in text
+    assert ".toml" not in text and "metrics/" not in text

@@ -200,3 +200,37 @@ def test_task_api(app):
     assert other.patch(f"/api/v1/tasks/{tid}", json={"version": 2, "assignee": "x"},
                        headers=csrf_header(other)).status_code == 403
     assert other.get("/api/v1/tasks").get_json()["tasks"] == []
+
+
+def test_menu_counts_open_and_overdue_tasks_in_the_scope(ctx):
+    app = ctx
+    db = app.extensions["iam"]["db"]
+    late = new_task(app, due_date=dt.date(2026, 7, 20), today=dt.date(2026, 7, 1))
+    new_task(app, due_date=dt.date(2026, 9, 20), today=dt.date(2026, 7, 1))
+    done = new_task(app, due_date=dt.date(2026, 7, 25), today=dt.date(2026, 7, 1))
+    T.update(db, user(app, "kolpino"), done["task_id"], 1, {"status": "cancelled"})
+    today = dt.date(2026, 8, 5)
+    assert T.open_counts(db, user(app, "kolpino").scope, today) == (2, 1)
+    assert T.open_counts(db, user(app, "glavvrach").scope, today) == (2, 1)
+    assert T.open_counts(db, user(app, "nevsky").scope, today) == (0, 0)
+    assert late["status"] == "new"
+
+
+def test_task_pages_show_people_periods_in_words_and_badges(app):
+    from tests.test_security import router
+    with app.app_context():
+        t = new_task(app, period="2026-Q2")
+        db = app.extensions["iam"]["db"]
+        T.comment(db, user(app, "glavvrach"), t["task_id"], "Принято в работу")
+    c = app.test_client()
+    login(c, "kolpino")
+    page = router(c, f"/task/{t['task_id']}").get_data()
+    assert "2 квартал 2026" in page and "2026-Q2" not in page
+    assert "Поставил Kolpino" in page and "Glavvrach" in page  # full names (the test accounts' names), not logins
+    listing = router(c, "/tasks").get_data()
+    assert "2 квартал 2026" in listing and '"link_target": "_self"' in listing
+    shell = c.get("/_dash-layout").get_data(as_text=True)
+    assert "nav-tasks-open" in shell  # the counter beside «Задачи» in the menu
+    analyst = app.test_client()
+    login(analyst, "analyst")
+    assert "nav-tasks-open" not in analyst.get("/_dash-layout").get_data(as_text=True)

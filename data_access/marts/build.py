@@ -16,6 +16,7 @@ from .emk import sel_emd_coverage, sel_emd_day, sel_emd_flow, sel_emd_reject
 from .morbidity import sel_morbidity, sel_population
 from .pregnancy import sel_pregnancy
 from .programs import sel_prevention, sel_prevention_band, sel_screening, sel_vacc_delay, sel_vaccination
+from .registers import sel_quality, sel_register, sel_volume
 from .rollups import ROLLUPS, sel_rollup
 from .sql import Window, month_of
 from .tables import build_log, marts
@@ -33,7 +34,8 @@ SELECTS: dict[str, Callable[[Window], sa.Select]] = {
     "mart_wait_spec": sel_wait_spec, "mart_wait_hist": sel_wait_hist,
     "mart_slots": sel_slots, "mart_staff": sel_staff, "mart_pregnancy": sel_pregnancy, "mart_prevention": sel_prevention,
     "mart_prevention_band": sel_prevention_band, "mart_vaccination": sel_vaccination, "mart_vacc_delay": sel_vacc_delay,
-    "mart_screening": sel_screening,
+    "mart_screening": sel_screening, "mart_register": sel_register, "mart_quality": sel_quality,
+    "mart_volume": sel_volume,
 }
 SELECTS.update({name: sel_rollup(name) for name in ROLLUPS})  # after their source marts
 

@@ -29,9 +29,19 @@ def total(cond):
     return func.sum(flag(cond))
 
 
+def age_years(on, birth):
+    """Full years at a date by calendar birthdays (``core.ages.age_years`` in SQL, the same on both engines)."""
+    def part(what, col):
+        return sa.cast(sa.extract(what, col), Integer)
+    before = case((sa.or_(part("month", on) < part("month", birth),
+                          and_(part("month", on) == part("month", birth), part("day", on) < part("day", birth))), 1),
+                  else_=0)
+    return part("year", on) - part("year", birth) - before
+
+
 def age_group(on, birth):
-    """Five-year age group (0…17) at a date; 85+ is 17."""
-    return func.least(sa.cast(func.floor((on - birth) / 365.25 / 5), Integer), 17)
+    """Five-year age group (0…17) at a date by calendar age; 85+ is 17."""
+    return func.least(sa.cast(func.floor(age_years(on, birth) / 5), Integer), 17)
 
 
 @dataclass

@@ -22,7 +22,8 @@ def _dims(*names):
              "channel": String(12), "suspicion": String(6), "program": String(12), "vaccine": String(8),
              "icd3": String(3), "sex": String(1), "age_group": SmallInteger, "status": String(20),
              "reason": String(160), "wait_days": SmallInteger, "mo_kind": String(24),
-             "age_band": String(6), "test": String(12), "delay_days": SmallInteger}
+             "age_band": String(6), "test": String(12), "delay_days": SmallInteger,
+             "register": String(8), "criterion": String(20), "volume": String(12)}
     return [sa.Column(n, types[n], nullable=n not in ("district_id",)) for n in names]
 
 
@@ -127,6 +128,37 @@ mart_screening = _mart("mart_screening", *_dims("district_id", "mo_id", "test"),
                                  doc="Подлежащие исследованию в году прикреплённые / 12"),
                        doc="Онкоскрининг (приказ № 404н): исследования, положительные результаты и их дообследование "
                            "по месяцу исследования; целевая группа года.")
+
+mart_register = _mart("mart_register", *_dims("district_id", "mo_id", "doctor_id", "register"),
+                      _n("enrolled", "Состоят на диспансерном наблюдении на конец месяца"),
+                      _n("added", "Поставлены на наблюдение в месяце"), _n("removed", "Сняты с наблюдения в месяце"),
+                      _n("died", "…из них по причине смерти"),
+                      _n("diagnosed", "Прикреплённые пациенты с диагнозом регистра в случаях за последние 12 месяцев "
+                                      "(МО и врач — прикрепления)"),
+                      _n("diagnosed_enrolled", "…из них состоят на наблюдении по регистру на конец месяца"),
+                      _n("year_observed", "Состоят на наблюдении 12 месяцев и дольше на конец месяца"),
+                      _n("visits_met", "…из них с числом диспансерных приёмов за 12 месяцев не меньше планового"),
+                      _n("tested", "Состоящие, у кого за 12 месяцев есть значение целевого показателя регистра"),
+                      _n("controlled", "…из них последнее значение достигает цели"),
+                      _n("hospitalised", "Госпитализации состоящих на наблюдении с диагнозом регистра (по месяцу "
+                                         "поступления)"),
+                      doc="Регистры заболеваний (диспансерное наблюдение, приказ № 168н): численность, движение, "
+                          "охват, частота приёмов, достижение целевых показателей, госпитализации; врач — "
+                          "наблюдающий врач (для охвата — участковый врач прикрепления).")
+mart_quality = _mart("mart_quality", *_dims("district_id", "mo_id", "doctor_id", "criterion"),
+                     _n("cases", "Случаи, окно критерия которых закрылось в месяце (без исключённых)"),
+                     _n("exempt", "Исключённые случаи (условие исключения критерия), в cases не входят"),
+                     _n("done", "Случаи с выполненным событием в окне (1 балл)"),
+                     _n("with_reason", "…из них не выполнено, но записана причина (0,5 балла)"),
+                     sa.Column("score", Float, nullable=False, default=0,
+                               doc="Сумма баллов по случаям (1; 0,5; 0)"),
+                     doc="Критерии качества медицинской помощи (приказ № 203н): случаи и баллы по месяцу закрытия "
+                         "окна критерия; врач и МО — поставившие на наблюдение или открывшие случай.")
+mart_volume = _mart("mart_volume", *_dims("district_id", "mo_id", "volume"),
+                    sa.Column("plan_month", Float, nullable=False, default=0, doc="Годовой план / 12"),
+                    _n("fact", "Выполненный объём в месяце"),
+                    doc="Объёмы амбулаторной помощи против плана: посещения, обращения по заболеванию, посещения "
+                        "диспансерного наблюдения.")
 
 build_log = sa.Table(
     "mart_build_log", marts,

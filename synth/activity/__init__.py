@@ -5,8 +5,9 @@ loops run over months, over the few hundred (district, sex, age) cells, and over
 small lists (visit slots of a pregnancy, document kinds).
 
 Modules by subject: ``episodes`` (episodes and visits), ``documents`` (СЭМД and silent windows),
-``bookings`` (bookings and slots); ``generator`` holds the state and rates they share, ``common``
-the constants.
+``bookings`` (bookings and slots), ``redirect`` (who of a cell gets the episodes: the registers' enrolled
+patients, nobody after his death; see ``synth.registers``); ``generator`` holds the state and rates they share,
+``common`` the constants.
 """
 from __future__ import annotations
 

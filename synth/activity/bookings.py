@@ -49,6 +49,9 @@ class BookingsMixin:
         lam *= cat.BOOKINGS_PER_PERSON / 12 / lam[alive].mean()
         counts = rng.poisson(lam)
         p_idx = np.repeat(np.arange(len(lam)), counts)
+        if self.reg is not None:  # the dead book nothing: their bookings go to living patients of the same cell
+            cell = (self.district - 1) * 36 + grp * 2 + self.sex_m
+            p_idx = self._revive(rng_for(self.seed, "register-redirect-bookings", mkey), days, cell, alive, p_idx)
         n = len(p_idx)
         child = age[p_idx] < 18
         u = rng.random(n)

@@ -5,6 +5,7 @@ import datetime as dt
 
 import numpy as np
 
+from core import registers as R
 from synth import catalog as cat
 
 DAY = np.timedelta64(1, "D")
@@ -17,6 +18,8 @@ SEASON_KIND = [row[5] for row in cat.ICD_CATALOG]
 SPEC_OF_CODE = np.array([cat.SPEC_ID[row[7]] if row[7] else 0 for row in cat.ICD_CATALOG])
 SPEC_SHARE = np.array([row[8] for row in cat.ICD_CATALOG])
 CLASS_OF_CODE = np.array([ord(c[0]) for c in CODES])  # letter as a coarse class key for district effects
+# The register (index into core.registers.REGISTERS) of each code; -1 outside every register.
+CODE_REG = np.array([R.REGISTERS.index(r) if (r := R.register_of(c)) else -1 for c in CODES], dtype=np.int64)
 INPATIENT_WEIGHT = {"J18": 8, "I63": 25, "I20": 5, "I25": 0.6, "I48": 3, "I50": 6, "I11": 0.2, "I10": 0.05,
                     "K80": 8, "S72": 25, "S82": 4, "S52": 2, "C50": 6, "C18": 8, "C34": 8, "C61": 4, "N20": 3,
                     "J44": 1, "E11": 0.15, "M17": 0.6, "H25": 1.0, "G40": 1, "O26": 2, "K29": 0.1, "I67": 0.3,

@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 
 from synth import catalog as cat
+from synth import registers as SR
 from synth.structure import rng_for
 
 from .common import (
@@ -55,12 +56,17 @@ class EpisodesMixin:
             parts.append((p_idx, codes, purpose))
 
         draw(r, "disease")
-        chronic = r * CHRONIC[None, :]
-        draw(chronic * self.k_disp, "dispensary")
+        disp = r * CHRONIC[None, :] * self.k_disp
+        if self.disp_comp is not None:  # the same volume per cell, shared by what the registers' patients need
+            disp = disp.sum(axis=1, keepdims=True) * self.disp_comp
+        draw(disp, "dispensary")
         draw(r * ACUTE_FOR_URGENT[None, :] * self.k_urgent, "urgent")
         p_idx = np.concatenate([p[0] for p in parts])
         code = np.concatenate([p[1] for p in parts])
         purpose = np.concatenate([np.full(len(p[0]), p[2], dtype=object) for p in parts])
+        obs = np.full(len(p_idx), -1, dtype=np.int64)
+        if self.reg is not None:
+            p_idx, obs = self.register_redirect(month, days, cell, alive, p_idx, code, purpose)
         n = len(p_idx)
         child = age[p_idx] < 18
         district = self.district[p_idx]
@@ -83,21 +89,32 @@ class EpisodesMixin:
                                                           u[private & (doc < 0)])
         rest = doc < 0
         doc[rest] = self._pick_doctor(rng, mo_ids[rest], spec[rest], district[rest], allow_private=False)
+        if self.reg is not None:  # a dispensary visit is with the observing doctor when his specialty is the visit's
+            od = np.where(obs >= 0, self.reg.doctor[obs], 1)
+            use = (obs >= 0) & (purpose == "dispensary") & (~to_spec | (spec == self.doc_spec[od - 1]))
+            doc[use] = od[use]
         ok = doc > 0
-        p_idx, code, purpose, doc, child = p_idx[ok], code[ok], purpose[ok], doc[ok], child[ok]
+        p_idx, code, purpose, doc, child, obs = p_idx[ok], code[ok], purpose[ok], doc[ok], child[ok], obs[ok]
         n = len(p_idx)
         # Dates: the opening day weighted by the production calendar, later visits days apart.
         open_day = days[rng.choice(len(days), size=n, p=(w := self._day_weights(days)) / w.sum())]
         is_new = np.where(CHRONIC[code], rng.random(n) < 0.08, rng.random(n) < 0.85)
         nvis = np.where(purpose == "disease", rng.geometric(0.38, n), 1)
         born = open_day >= self.birth[p_idx]  # a child born late in the month has no care before birth
-        open_day, nvis, p_idx, doc, code, is_new, purpose = (a[born] for a in (open_day, nvis, p_idx, doc, code, is_new, purpose))
-        outp = self._visits_frame(rng, open_day, nvis, p_idx, doc, code, is_new, purpose, "outpatient", ids)
+        open_day, nvis, p_idx, doc, code, is_new, purpose, obs = (
+            a[born] for a in (open_day, nvis, p_idx, doc, code, is_new, purpose, obs))
+        icd = CODES[code]
+        if self.reg is not None:  # an enrolled patient's episode carries his observation's code
+            icd = np.where(obs >= 0, self.reg.code[obs], icd)
+            seen = (obs >= 0) & (purpose == "dispensary")
+            self.reg.last_visit[obs[seen]] = open_day[seen]
+        outp = self._visits_frame(rng, open_day, nvis, p_idx, doc, code, is_new, purpose, "outpatient", ids, icd)
         inp = self.inpatient(rng, month, days, r, cell, alive, ids)
         return {"outpatient": outp, "inpatient": inp}
 
-    def _visits_frame(self, rng, open_day, nvis, p_idx, doc, code, is_new, purpose, kind, ids):
+    def _visits_frame(self, rng, open_day, nvis, p_idx, doc, code, is_new, purpose, kind, ids, icd=None):
         n = len(open_day)
+        icd = CODES[code] if icd is None else icd
         ep_id = ids.take("episode", n)
         v_ep = np.repeat(np.arange(n), nvis)
         # follow-ups come a few working days apart (mean about 3), so no weekday piles up
@@ -116,12 +133,13 @@ class EpisodesMixin:
         d = doc - 1
         ep = pd.DataFrame({
             "episode_id": ep_id, "patient_id": self.pid[p_idx], "mo_id": self.doc_mo[d], "dept_id": self.doc_dept[d],
-            "doctor_id": doc, "kind": kind, "purpose": purpose, "icd10": CODES[code], "is_new_diagnosis": is_new,
+            "doctor_id": doc, "kind": kind, "purpose": purpose, "icd10": icd, "is_new_diagnosis": is_new,
             "opened_date": vdate[first], "closed_date": closed, "visits_count": kept.astype(np.int16),
+            "outcome": np.full(n, None, dtype=object),
         })[has]
         vis = pd.DataFrame({
             "episode_id": ep_id[v_ep], "visit_date": vdate, "patient_id": self.pid[p_idx][v_ep], "doctor_id": doc[v_ep],
-            "dept_id": self.doc_dept[d][v_ep], "mo_id": self.doc_mo[d][v_ep], "icd10": CODES[code][v_ep],
+            "dept_id": self.doc_dept[d][v_ep], "mo_id": self.doc_mo[d][v_ep], "icd10": icd[v_ep],
             "is_new_diagnosis": is_new[v_ep], "purpose": purpose[v_ep],
         })[keep]
         vis.insert(0, "visit_id", ids.take("visit", len(vis)))
@@ -139,6 +157,9 @@ class EpisodesMixin:
         cum = np.cumsum(probs, axis=1)
         code = (rng.random(n)[:, None] > cum[c]).sum(axis=1)
         code = np.minimum(code, len(CODES) - 1)
+        obs = np.full(n, -1, dtype=np.int64)
+        if self.reg is not None:
+            p_idx, obs = self.register_redirect(month, days, cell, alive, p_idx, code, None, inpatient=True)
         district = self.district[p_idx]
         hosp = self.hosp_by_dist.pick(district, rng.random(n))
         far = (rng.random(n) < 0.25) | (hosp < 0)
@@ -150,12 +171,20 @@ class EpisodesMixin:
         los = (2 + rng.gamma(2.0, 3.0, n)).astype(np.int64)
         closed = opened + los * DAY
         ok = (doc > 0) & (opened >= self.birth[p_idx])
+        icd = CODES[code] if self.reg is None else np.where(obs >= 0, self.reg.code[obs], CODES[code])
+        closed_date = np.where(closed <= self.t_end, closed, np.datetime64("NaT"))
+        age = (opened - self.birth[p_idx]).astype(np.int64) / 365.25
+        outcome = SR.inpatient_outcome(rng_for(self.seed, "inpatient-outcome", month.year * 12 + month.month),
+                                       icd, age, closed_date)
+        if self.reg is not None:  # an in-hospital death ends the patient's observations and his care
+            died = ok & (outcome == "died")
+            self.reg.report_deaths(p_idx[died], closed_date[died])
         return pd.DataFrame({
             "episode_id": ids.take("episode", n), "patient_id": self.pid[p_idx], "mo_id": hosp, "dept_id": dept,
-            "doctor_id": doc, "kind": "inpatient", "purpose": "disease", "icd10": CODES[code],
+            "doctor_id": doc, "kind": "inpatient", "purpose": "disease", "icd10": icd,
             "is_new_diagnosis": np.where(CHRONIC[code], rng.random(n) < 0.1, rng.random(n) < 0.8),
-            "opened_date": opened, "closed_date": np.where(closed <= self.t_end, closed, np.datetime64("NaT")),
-            "visits_count": np.zeros(n, dtype=np.int16),
+            "opened_date": opened, "closed_date": closed_date,
+            "visits_count": np.zeros(n, dtype=np.int16), "outcome": outcome,
         })[ok]
 
     def maternity(self, month: dt.date, ids) -> pd.DataFrame:
@@ -182,6 +211,7 @@ class EpisodesMixin:
             "icd10": np.where(pr["outcome"].to_numpy() == "birth_term", "O80.0", "O60.1"), "is_new_diagnosis": True,
             "opened_date": opened, "closed_date": np.where(closed <= self.t_end, closed, np.datetime64("NaT")),
             "visits_count": np.zeros(n, dtype=np.int16),
+            "outcome": np.where(closed <= self.t_end, "recovered", None),
         })[doc > 0]
 
     def prevention_episodes(self, month: dt.date, ids) -> dict:
@@ -192,6 +222,9 @@ class EpisodesMixin:
         for stage, col, code in ((1, "stage1_end", "Z00.0"), (2, "stage2_end", "Z01.8")):
             d = ex[col].to_numpy().astype("datetime64[D]")
             sel = (d >= days[0]) & (d <= days[-1])
+            if self.reg is not None:  # the dead are examined no more (their exams are dropped at the end)
+                dead = self.reg.death[ex["patient_id"].to_numpy() - 1]
+                sel &= np.isnat(dead) | (dead >= d)
             e = ex[sel]
             frames.append(pd.DataFrame({"patient_id": e["patient_id"].to_numpy(), "mo_id": e["mo_id"].to_numpy(),
                                         "doctor_id": e["doctor_id"].to_numpy(), "date": d[sel], "icd10": code,
@@ -203,7 +236,8 @@ class EpisodesMixin:
         ep = pd.DataFrame({"episode_id": ep_id, "patient_id": f["patient_id"], "mo_id": f["mo_id"], "dept_id": dept,
                            "doctor_id": f["doctor_id"], "kind": "outpatient", "purpose": "prevention",
                            "icd10": f["icd10"], "is_new_diagnosis": False, "opened_date": f["date"],
-                           "closed_date": f["date"], "visits_count": np.ones(n, dtype=np.int16)})
+                           "closed_date": f["date"], "visits_count": np.ones(n, dtype=np.int16),
+                           "outcome": np.full(n, None, dtype=object)})
         vis = pd.DataFrame({"visit_id": ids.take("visit", n), "episode_id": ep_id, "visit_date": f["date"],
                             "patient_id": f["patient_id"], "doctor_id": f["doctor_id"], "dept_id": dept,
                             "mo_id": f["mo_id"], "icd10": f["icd10"], "is_new_diagnosis": False,

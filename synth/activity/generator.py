@@ -21,13 +21,19 @@ from .common import (
 )
 from .documents import DocumentsMixin, silent_windows
 from .episodes import EpisodesMixin
+from .redirect import RedirectMixin
 
 
-class ActivityGenerator(EpisodesMixin, DocumentsMixin, BookingsMixin):
-    """Generates one month of activity at a time, deterministically for (seed, month)."""
+class ActivityGenerator(EpisodesMixin, DocumentsMixin, BookingsMixin, RedirectMixin):
+    """Generates one month of activity at a time, deterministically for (seed, month).
+
+    With ``registers`` (``synth.registers.Registers``) the episodes of the registers' codes go to their
+    enrolled patients and the dead get no care (``RedirectMixin``).
+    """
 
     def __init__(self, st: Structure, patients: pd.DataFrame, scale: float, seed: int,
-                 start: dt.date, end: dt.date, calendar, preg: pd.DataFrame, exams: pd.DataFrame):
+                 start: dt.date, end: dt.date, calendar, preg: pd.DataFrame, exams: pd.DataFrame,
+                 registers=None):
         self.st, self.scale, self.seed = st, scale, seed
         self.start, self.end = start, end
         self.t_end = np.datetime64(end, "D")
@@ -74,6 +80,8 @@ class ActivityGenerator(EpisodesMixin, DocumentsMixin, BookingsMixin):
         self.mat_by_dist = Lookup(mat["district_id"].to_numpy().astype(np.int64), mat["mo_id"].to_numpy())
         self.mat_all = mat["mo_id"].to_numpy()
         self._rates()
+        self.reg = registers
+        self.disp_comp = self.dispensary_composition() if registers is not None else None
         self.silent = silent_windows(st, seed, start, end, calendar)
         # A persistent share of each organisation's doctors is not open for booking.
         self.doc_closed_latent = rng_for(seed, "closed-doctors").random(len(d))
