@@ -111,12 +111,13 @@ def indicator(code: str):
             w.writerow({k: ("" if v is None else v) for k, v in r.items()})
         return Response(buf.getvalue(), mimetype="text/csv; charset=utf-8",
                         headers={"Content-Disposition": f'attachment; filename="{code}_{level}_{period.key}.csv"'})
-    shown = period.clip(last)
+    shown = period.clip(last)  # the months the figures cover: from the first month of data to the last
+    covered_first = max(shown.first, first)
     return jsonify({
         "indicator": code, "name": E.registry()[code].name, "unit": E.registry()[code].unit, "level": level,
         "parent": ctx.parent,
-        "period": {"key": period.key, "label": period.label, "first": f"{shown.first:%Y-%m}",
-                   "last": f"{shown.last:%Y-%m}", "partial": shown.last != period.last},
+        "period": {"key": period.key, "label": period.label, "first": f"{covered_first:%Y-%m}",
+                   "last": f"{shown.last:%Y-%m}", "partial": shown.last != period.last or covered_first != period.first},
         "previous_period": period.previous().key, "last_year_period": period.last_year().key,
         "rows": records,
     })

@@ -40,7 +40,9 @@ def display_frame(rows, ind):
     """The rows as the table shows them (also what exports write)."""
     df = rows.copy()
     # places only for judged values: a value on too few observations or no value has none
-    judged = df["value"].notna() & ~df.get("few", False)
+    judged = df["value"].notna()
+    if "few" in df:
+        judged &= ~df["few"].astype(bool)
     df["rank"] = judged.cumsum().where(judged)
     df["d_prev"] = (df["value"] - df["previous_value"]).round(ind.decimals)
     df["d_ly"] = (df["value"] - df["last_year_value"]).round(ind.decimals)

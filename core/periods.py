@@ -14,6 +14,11 @@ class PeriodError(ValueError):
     """A period the user typed that cannot be understood."""
 
 
+def month_end(d: dt.date) -> dt.date:
+    """The last day of a date's month."""
+    return month_add(d.replace(day=1), 1) - dt.timedelta(days=1)
+
+
 def month_add(d: dt.date, k: int) -> dt.date:
     i = d.year * 12 + d.month - 1 + k
     return dt.date(i // 12, i % 12 + 1, 1)

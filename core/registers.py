@@ -169,6 +169,9 @@ def register_of(code: str) -> Register | None:
 
 # ---------------------------------------------------------------- quality criteria (203н)
 SCORE_DONE, SCORE_REASON, SCORE_NOT_DONE = 1.0, 0.5, 0.0
+# An enrolment case is not judged when the observation ended for one of these reasons before its window closed:
+# the patient died or left the organisation's care, nothing more could be done there.
+LEFT_CARE = ("died", "moved")
 ANCHORS = {"enrolment": "постановки на диспансерное наблюдение", "diagnosis": "установления диагноза"}
 EVENTS = {"lab": "исследование", "study": "инструментальное исследование", "rx": "назначение",
           "visit": "диспансерный приём"}
@@ -183,7 +186,8 @@ class Criterion:
     met when an event of ``event`` kind with one of ``codes`` happened within ``window_days`` days from
     the anchor (the anchor's day is day 0). A case is judged in the month its window closes. It is
     exempt when the patient was under dispensary observation, on the anchor's day, for a code in
-    ``exempt_icd``.
+    ``exempt_icd``, and (an enrolment) when the observation ended by death or departure (``LEFT_CARE``) on
+    or before the window's last day.
     """
 
     code: str

@@ -27,7 +27,7 @@ from sqlalchemy import case, func, literal
 from core import fmt
 from core import registers as R
 from core.ages import age_years
-from core.periods import month_add
+from core.periods import month_end
 
 from . import schema as s
 from . import units as U
@@ -63,10 +63,6 @@ def _need_scope(scope) -> Scope:
     if not isinstance(scope, Scope):
         raise TypeError("a patient list needs the person's data scope (data_access.scope.Scope)")
     return scope
-
-
-def _month_end(d: dt.date) -> dt.date:
-    return month_add(d.replace(day=1), 1) - dt.timedelta(days=1)
 
 
 def _doctor_names(ids) -> dict[int, str]:
@@ -123,7 +119,7 @@ def patients(register: str, level: str, unit_id, as_of: dt.date, scope: Scope) -
 def _patients(register: str, level: str, unit_id: int, as_of: dt.date, scope: Scope) -> pd.DataFrame:
     reg = R.REGISTER_BY_CODE[register]
     n = U.node(level, unit_id, path=PATH)
-    end = _month_end(as_of)
+    end = month_end(as_of)
     since = end - dt.timedelta(days=YEAR_DAYS)
     o, pt, v, lr = s.dispensary_observation, s.patient, s.visit, s.lab_result
 

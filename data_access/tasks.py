@@ -250,12 +250,20 @@ def _conflict(current: dict, seen_version: int):
         f"обновите задачу и внесите их снова.", current)
 
 
-def comment(db: Database, user, task_id: int, text: str) -> dict:
+def comment_problem(text) -> str | None:
+    """What is wrong with a comment (None: it can be saved) — checked before anything else is saved with it."""
     text = (text or "").strip() if isinstance(text, str) else text
     if not text:
-        raise TaskError("Пустой комментарий")
+        return "Пустой комментарий"
     if problem := text_problem(text, 4000):
-        raise TaskError(problem if "длинный" not in problem else "Комментарий длиннее 4000 символов")
+        return problem if "длинный" not in problem else "Комментарий длиннее 4000 символов"
+    return None
+
+
+def comment(db: Database, user, task_id: int, text: str) -> dict:
+    if problem := comment_problem(text):
+        raise TaskError(problem)
+    text = text.strip()
     ensure(db)
     with db.write() as c:
         row = _row(c, task_id)

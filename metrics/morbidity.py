@@ -97,18 +97,54 @@ def compare(level: str, unit_id, months: tuple, f: Filter, scope: Scope = CITY) 
         p = population_by_age(level, unit_id, months, f, scope, by_place=False)
         out = rates(c, p, w, len(months))
         out["place"] = int(unit_id)
+        p = p.assign(place=int(unit_id))
     else:
-        out = rates(cases_by_age(level, unit_id, months, f, scope), population_by_age(level, unit_id, months, f, scope),
-                    w, len(months))
+        p = population_by_age(level, unit_id, months, f, scope)
+        out = rates(cases_by_age(level, unit_id, months, f, scope), p, w, len(months))
         if level == "district":
             kinds = U.organisations().set_index("mo_id")["kind"]
             out = out[out["place"].map(kinds).isin(ATTACHED_KINDS)]
     out["name"] = out["place"].map(place_names(level))
-    city = rates(cases_by_age("region", None, months, f, CITY, by_place=False),
-                 population_by_age("region", None, months, f, CITY, by_place=False), w, len(months)).iloc[0]
+    city_cases = cases_by_age("region", None, months, f, CITY, by_place=False)
+    city_pop = population_by_age("region", None, months, f, CITY, by_place=False)
+    city = rates(city_cases, city_pop, w, len(months)).iloc[0]
     ref = {"crude": city["crude"], "asr": city["asr"], "new_crude": city["new_crude"], "cases": city["cases"]}
-    out["vs_city"] = np.select([out["asr_lo"] > ref["asr"], out["asr_hi"] < ref["asr"]], ["higher", "lower"], "same")
+    # each place against the city's rate over the ages it has people of (a children's polyclinic against the
+    # city's children, not against the whole city): the same standard weights, over the same age groups
+    out["city_same_ages"] = out["place"].map(_city_over_ages(city_cases, city_pop, p, w, len(months)))
+    out["vs_city"] = np.select([out["asr_lo"] > out["city_same_ages"], out["asr_hi"] < out["city_same_ages"]],
+                               ["higher", "lower"], "same")
     return out.dropna(subset=["name"]).reset_index(drop=True), ref
+
+
+def own_vs_city(level: str, unit_id, months: tuple, f: Filter, scope: Scope = CITY) -> dict | None:
+    """One unit's rates, the city's rate over the same ages and the verdict (None: nobody to count)."""
+    c = cases_by_age(level, unit_id, months, f, scope, by_place=False)
+    p = population_by_age(level, unit_id, months, f, scope, by_place=False)
+    own = rates(c, p, standard(months, f), len(months))
+    if own.empty:
+        return None
+    r = own.iloc[0].to_dict()
+    city_cases = cases_by_age("region", None, months, f, CITY, by_place=False)
+    city_pop = population_by_age("region", None, months, f, CITY, by_place=False)
+    ref = _city_over_ages(city_cases, city_pop, p, standard(months, f), len(months)).get(0)
+    r["city_same_ages"] = ref
+    r["vs_city"] = "higher" if r["asr_lo"] > ref else ("lower" if r["asr_hi"] < ref else "same")
+    return r
+
+
+def _city_over_ages(city_cases: pd.DataFrame, city_pop: pd.DataFrame, pop: pd.DataFrame, weights: pd.Series,
+                    n_months: int) -> pd.Series:
+    """Per place: the city's directly standardised rate over the age groups the place has population in."""
+    cj = city_pop.merge(city_cases, on=["place", "age_group"], how="left").fillna({"cases": 0})
+    cj = cj[cj["population"] > 0]
+    city_r = (cj.set_index("age_group")["cases"] / cj.set_index("age_group")["population"])
+    have = pop[pop["population"] > 0][["place", "age_group"]].drop_duplicates()
+    have["w"] = have["age_group"].map(weights).fillna(0.0)
+    have["wr"] = have["w"] * have["age_group"].map(city_r).fillna(0.0)
+    g = have.groupby("place")
+    annual = PER * 12 / max(n_months, 1)
+    return (g["wr"].sum() / g["w"].sum().replace(0, np.nan)) * annual
 
 
 def by_code(level: str, unit_id, months: tuple, f: Filter, scope: Scope = CITY) -> pd.DataFrame:

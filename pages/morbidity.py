@@ -137,22 +137,21 @@ def answer(level, uid, u, months, f, scope, city):
         return dbc.Alert([html.B(f"Город: {fmt.number(city['crude'], 1)} на 100 тыс. в год"),
                           f" ({fmt.number(city['cases'])} случаев). Стандарт для сравнения районов — возрастная структура "
                           "населения города за тот же период."], color="light", id="morb-answer")
-    own = MM.rates(MM.cases_by_age(level, uid, months, f, scope, by_place=False),
-                   MM.population_by_age(level, uid, months, f, scope, by_place=False), MM.standard(months, f), len(months))
-    if own.empty:
+    r = MM.own_vs_city(level, uid, months, f, scope)
+    if r is None:
         return dbc.Alert("Нет населения для расчёта показателей.", color="secondary", id="morb-answer")
-    r = own.iloc[0]
-    if r["asr_lo"] > city["asr"]:
-        verdict, color = "выше, чем в городе, и с учётом возраста (различие значимо при 95 %)", "danger"
-    elif r["asr_hi"] < city["asr"]:
-        verdict, color = "ниже, чем в городе, и с учётом возраста (различие значимо при 95 %)", "success"
-    else:
-        verdict, color = "с учётом возраста не отличается от городской (95 % доверительный интервал включает её)", "secondary"
+    verdict, color = {
+        "higher": ("выше, чем в городе, и с учётом возраста (различие значимо при 95 %)", "danger"),
+        "lower": ("ниже, чем в городе, и с учётом возраста (различие значимо при 95 %)", "success"),
+        "same": ("с учётом возраста не отличается от городской (95 % доверительный интервал включает её)", "secondary"),
+    }[r["vs_city"]]
+    same_ages = abs(r["city_same_ages"] - city["asr"]) > 1e-6 * max(city["asr"], 1)
     return dbc.Alert([html.B(f"{u.name}: {verdict}."), html.Br(),
                       f"Грубый показатель {fmt.number(r['crude'], 1)}, стандартизованный по возрасту "
                       f"{fmt.number(r['asr'], 1)} (95 % ДИ {fmt.number(r['asr_lo'], 1)}–{fmt.number(r['asr_hi'], 1)}) "
-                      "на 100 тыс. "
-                      f"в год; город — {fmt.number(city['asr'], 1)}."], color=color, id="morb-answer")
+                      "на 100 тыс. в год; город "
+                      + ("в тех же возрастах (у организации есть не все возрастные группы) — " if same_ages else "— ")
+                      + f"{fmt.number(r['city_same_ages'], 1)}."], color=color, id="morb-answer")
 
 
 def tile_map(places, city) -> dict:

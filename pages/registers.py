@@ -79,7 +79,7 @@ def _table(st: PageState, name: str, tid: str, params: dict | None = None, **kw)
     return section(spec, tid, **kw)
 
 
-def _off_target(col: str, code: str, register: str | None = None, judged_only: bool = False) -> list[dict]:
+def _off_target(col: str, code: str, register: str | None = None, few: str | None = None) -> list[dict]:
     """Colour a column's cells that miss the registry target of an indicator (the same judgement as the cards);
     with ``register``, only in that register's row."""
     t = RR.indicator_target(code)
@@ -87,8 +87,8 @@ def _off_target(col: str, code: str, register: str | None = None, judged_only: b
         return []
     target, up = t
     query = f"{{{col}}} is num && {{{col}}} {'<' if up else '>'} {target}"
-    if judged_only:  # a value on too few observations is not judged (its «Примечание» says so)
-        query += ' && {note} != "мало наблюдений"'
+    if few:  # a value on too few observations is not judged: the row's hidden flag (or its «Примечание») says so
+        query += f' && {{{few}}} = ""'
     if register:
         query += f' && {{register}} = "{register}"'
     return [{"if": {"filter_query": query, "column_id": col}, "backgroundColor": LIGHT["bad"]}]
@@ -116,9 +116,10 @@ def _units_chart(spec, reg: R.Register) -> dict:
     col = "controlled" if reg.control else "coverage"
     code = RR.CONTROL_INDICATORS.get(reg.code) if reg.control else "reg_disp_coverage"
     t = RR.indicator_target(code) if code else None
-    rows = pd.DataFrame([{"unit_id": r["child_id"], "unit_name": r["name"], "value": r[col]} for r in spec.records
-                         if r[col] is not None], columns=["unit_id", "unit_name", "value"])
-    rows["status"] = [status(v, t[0], t[1]) if t else "none" for v in rows["value"]]
+    rows = pd.DataFrame([{"unit_id": r["child_id"], "unit_name": r["name"], "value": r[col],
+                          "few": bool(r.get(f"few_{col}"))} for r in spec.records if r[col] is not None],
+                        columns=["unit_id", "unit_name", "value", "few"])
+    rows["status"] = [status(v, t[0], t[1], f) if t else "none" for v, f in zip(rows["value"], rows["few"])]
     rows = rows.sort_values("value", ascending=False)
     what = f"«{reg.control.label}», % проверенных" if reg.control else "охват наблюдением, %"
     return charts.bars(rows, "%", 1, t[0] if t else None, f"{reg.name}: {what}")
@@ -135,13 +136,12 @@ def _registers(st: PageState) -> list:
                 className="g-2 align-items-center mb-2"),
     ]
     # the units table: a unit on too few observations is shown, not judged
-    control = _off_target("coverage", "reg_disp_coverage", judged_only=True) + \
-        _off_target("visits", "reg_visits_met", judged_only=True) + \
-        _off_target("hosp_rate", "reg_hospitalisation", judged_only=True)
+    control = _off_target("coverage", "reg_disp_coverage", few="few_coverage") + \
+        _off_target("visits", "reg_visits_met", few="few_visits") + _off_target("hosp_rate", "reg_hospitalisation")
     if reg.code in RR.CONTROL_INDICATORS:
-        control += _off_target("controlled", RR.CONTROL_INDICATORS[reg.code], judged_only=True)
+        control += _off_target("controlled", RR.CONTROL_INDICATORS[reg.code], few="few_controlled")
     if reg.code in RR.TESTED_INDICATORS:
-        control += _off_target("tested", RR.TESTED_INDICATORS[reg.code], judged_only=True)
+        control += _off_target("tested", RR.TESTED_INDICATORS[reg.code], few="few_tested")
     if st.child:
         units = _build("reg-units", params, st)
         blocks += [
@@ -177,11 +177,6 @@ def _criterion(st: PageState) -> R.Criterion | None:
         raise Problem(str(exc)) from exc
 
 
-def _quality_styles() -> list[dict]:
-    out = _off_target("score", "quality_score")
-    return out
-
-
 def _cases(st: PageState, c: R.Criterion) -> list:
     """The failed cases of the criterion for the unit (roles with patient access, from a district down)."""
     if not st.scope.patients:
@@ -208,7 +203,7 @@ def _quality(st: PageState) -> list:
         ], color="light", className="border mt-1", id="quality-criterion"))
         if st.child:
             blocks.append(_table(st, "quality-criterion-units", C_UNITS, {**st.params, "criterion": c.code},
-                                 style_data_conditional=_quality_styles()))
+                                 style_data_conditional=_off_target("score", "quality_score", few="note")))
         blocks += _cases(st, c)
     criteria = _build("quality-criteria", st.params, st)
     styles = [{"if": {"filter_query": f'{{disease_key}} = "{key}" && {{score}} is num && {{score}} < {t[0]}',
@@ -222,9 +217,9 @@ def _quality(st: PageState) -> list:
                         className="small text-muted mt-3"),
                section(criteria, CRITERIA, page_size=25, row_id="criterion", style_data_conditional=styles)]
     if st.child and c is None:
-        unit_styles = _off_target("score", "quality_score", judged_only=True)
+        unit_styles = _off_target("score", "quality_score", few="note")
         for disease, key in RR.DISEASE_KEYS.items():
-            unit_styles += _off_target(key, RR.DISEASE_INDICATORS[disease], judged_only=True)
+            unit_styles += _off_target(key, RR.DISEASE_INDICATORS[disease], few="note")
         blocks.append(_table(st, "quality-units", Q_UNITS, style_data_conditional=unit_styles))
     return blocks
 

@@ -184,6 +184,8 @@ def save(n_clicks, state, assignee, due, descr, mo_id, comment=None):
     comment = (comment or "").strip() or None  # a comment typed before «Сохранить» is saved with the fields
     if not changes and comment is None:
         return dbc.Alert("Изменений нет", color="secondary", duration=3000), no_update, no_update
+    if comment is not None and (problem := T.comment_problem(comment)):  # before the fields: all or nothing
+        return dbc.Alert(problem, color="warning"), no_update, no_update
     return _apply(state, changes or None, comment)
 
 

@@ -140,7 +140,8 @@ def children_table(params: dict, scope) -> TableSpec:
     cols = [text_col("name", U.LEVELS[A.CHILD[n.level]].plural), num_col("bookings", "Записей"),
             num_col("primary_24h", "Терапевт, педиатр, ВОП за 24 ч, %", 1),
             num_col("specialist", "Специалисты в норматив, %", 1), num_col("diagnostic", "Диагностика в норматив, %", 1),
-            num_col("median", "Медиана ожидания, дн."), num_col("p90", "90-й перцентиль, дн."),
+            num_col("median", "Медиана ожидания по всем нормируемым записям, дн."),
+            num_col("p90", "90-й перцентиль по всем нормируемым записям, дн."),
             num_col("no_show", "Неявки, %", 1)]
     return TableSpec("access-children", f"Соблюдение нормативов — {n.name}", p.label, cols, records, _params(n, p))
 
@@ -205,6 +206,6 @@ def slots_table(params: dict, scope) -> TableSpec:
                         "booked_share": _pct(r["booked"], r["bookable"]), "attended": int(r["attended"]),
                         "no_show": int(r["no_show"]), "cancelled": int(r["cancelled"])})
     cols = [text_col("month", "Месяц"), num_col("slots", "Ячеек"), num_col("bookable", "Открыто для записи"),
-            num_col("booked", "Занято"), num_col("booked_share", "Занято от открытых, %", 1),
+            num_col("booked", "Занято (без отменённых записей)"), num_col("booked_share", "Занято от открытых, %", 1),
             num_col("attended", "Явки"), num_col("no_show", "Неявки"), num_col("cancelled", "Отмены")]
     return TableSpec("access-slots", f"Использование расписания — {n.name}", p.label, cols, records, _params(n, p))

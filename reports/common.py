@@ -5,7 +5,7 @@ import datetime as dt
 
 from components.tablespec import TableParamError
 from core import fmt
-from core.periods import Period, PeriodError, parse_period
+from core.periods import Period, PeriodError, month_end, parse_period
 from metrics import evaluate as E
 
 
@@ -51,7 +51,7 @@ def unit_param(params: dict, scope, path: str):
 def as_of_param(params: dict, period=None) -> dt.date:
     """The date of the snapshot: given, or the end of the period (the last day with data at most)."""
     span = E.data_span()
-    last_day = (span[1].replace(day=28) + dt.timedelta(days=4)).replace(day=1) - dt.timedelta(days=1)
+    last_day = month_end(span[1])
     if params.get("date"):
         try:
             d = dt.date.fromisoformat(str(params["date"])[:10])
@@ -61,6 +61,6 @@ def as_of_param(params: dict, period=None) -> dt.date:
             raise TableParamError(f"Дата вне периода данных ({fmt.date(span[0])} – {fmt.date(last_day)})")
         return d
     if period is not None:
-        end = (period.last.replace(day=28) + dt.timedelta(days=4)).replace(day=1) - dt.timedelta(days=1)
+        end = month_end(period.last)
         return min(end, last_day)
     return last_day

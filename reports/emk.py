@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from components.tablespec import TableParamError, TableSpec, table
 from core import fmt
+from core.periods import month_end
 from data_access import emk as K
 from data_access import units as U
 from data_access.reference import EMD_STATUSES
@@ -25,16 +26,15 @@ def _params(n: U.Unit, period) -> dict:
     return {"level": n.level, "id": n.key, "period": period.key}
 
 
-def child_targets(n: U.Unit, child_ids: list) -> dict:
-    """The coverage target of each child (as the registry and the overrides set it)."""
+def child_targets(n: U.Unit, child_ids: list, period) -> dict:
+    """The coverage target of each child for the period shown (as the registry and the overrides set it then)."""
     ind = E.registry()["emk_coverage"]
     child = K.CHILD[n.level] or n.level
     level = {"district": "district", "mo": "mo", "dept": "mo", "doctor": "doctor"}[child]
     ids = child_ids if child != "dept" else [n.mo_id] * len(child_ids)
     if not ids:
         return {}
-    from core.periods import Period
-    return dict(zip(child_ids, targets_for(ind, level, ids, Period("month", E.data_span()[1], E.data_span()[1]))))
+    return dict(zip(child_ids, targets_for(ind, level, ids, period)))
 
 
 @table("emk-coverage")
@@ -46,7 +46,7 @@ def coverage_table(params: dict, scope) -> TableSpec:
     piv = df.pivot_table(index=["child_id", "child_name"], columns="kind_code", values=["required", "with_registered"],
                          aggfunc="sum", fill_value=0)
     records = []
-    targets = child_targets(n, [int(i) for i, _ in piv.index])
+    targets = child_targets(n, [int(i) for i, _ in piv.index], p)
     for (cid, name), row in piv.iterrows():
         req = sum(row[("required", k)] for k in kinds if ("required", k) in row.index)
         reg = sum(row[("with_registered", k)] for k in kinds if ("with_registered", k) in row.index)
@@ -126,7 +126,7 @@ def reasons_table(params: dict, scope) -> TableSpec:
 def gap_window(p):
     """The days a heat map can show: the period, at most its last 92 days."""
     import datetime as dt
-    last = (p.last.replace(day=28) + dt.timedelta(days=4)).replace(day=1) - dt.timedelta(days=1)
+    last = month_end(p.last)
     return max(p.first, last - dt.timedelta(days=91)), last
 
 

@@ -7,16 +7,16 @@ audit entry, so the three ways in are alike.
 """
 from __future__ import annotations
 
-import datetime as dt
-
 import pandas as pd
 
 from components.tablespec import TableParamError, TableSpec, table
 from core import fmt
 from core import registers as R
+from core.periods import month_end
 from data_access import units as U
 from metrics import evaluate as E
 from metrics import registers as RM
+from metrics.scoring import STATUS_NAMES
 
 from .common import as_of_param, months_of, num_col, period_param, text_col
 from .common import unit_param as common_unit_param
@@ -94,7 +94,7 @@ def indicator_target(code: str):
     return ind.target, ind.higher_is_better
 
 
-FEW = "мало наблюдений"
+FEW = STATUS_NAMES["few"]  # «мало наблюдений»
 
 
 def min_observations(code: str) -> float:
@@ -161,15 +161,22 @@ def units_table(params: dict, scope) -> TableSpec:
     reg = register_param(params)
     child = RM.child_level(u, "mart_register")
     df = RM.register_figures(u, months, scope, children=True, registers=(reg.code,))
-    records = [{"child_id": int(r["child_id"]), "name": r["child_name"], **_register_record(r, reg)}
-               for r in df.to_dict("records") if r["enrolled"] or r["diagnosed"] or r["added"] or r["removed"]]
+    # each percentage on its own observations: below the registry's threshold of its indicator it is shown, but
+    # neither coloured (``few_<column>``) nor ranked; «Примечание» names the columns so marked
+    bases = {"coverage": ("reg_disp_coverage", "diagnosed"), "visits": ("reg_visits_met", "year_observed"),
+             "tested": (TESTED_INDICATORS.get(reg.code), "enrolled"),
+             "controlled": (CONTROL_INDICATORS.get(reg.code), "tested")}
+    records = []
+    for r in df.to_dict("records"):
+        if not (r["enrolled"] or r["diagnosed"] or r["added"] or r["removed"]):
+            continue
+        rec = {"child_id": int(r["child_id"]), "name": r["child_name"], **_register_record(r, reg)}
+        for col, (code, base) in bases.items():
+            floor = min_observations(code) if code else 0.0
+            rec[f"few_{col}"] = "1" if floor and rec[col] is not None and float(r[base]) < floor else ""
+        rec["note"] = FEW if rec[f"few_{'controlled' if reg.control else 'coverage'}"] else ""
+        records.append(rec)
     lead = "controlled" if reg.control else "coverage"
-    # the lead figure's observations: those tested for the control target, or those diagnosed for coverage
-    code, base = (CONTROL_INDICATORS.get(reg.code), "tested") if reg.control else ("reg_disp_coverage", "diagnosed")
-    floor = min_observations(code) if code else 0.0
-    for r in records:
-        n = (r["tested"] or 0) * r["enrolled"] / 100 if base == "tested" else r["diagnosed"]
-        r["note"] = FEW if floor and n < floor else ""
     records.sort(key=lambda r: (r[lead] is None, r["note"] != "", r[lead] if r[lead] is not None else 0, r["name"]))
     cols = [_name_col(child), *[c for c in REGISTER_COLS if reg.control or c["id"] not in ("tested", "controlled")],
             text_col("note", "Примечание")]
@@ -219,7 +226,7 @@ def patients_table(params: dict, scope) -> TableSpec:
         cols += [num_col("value", f"Последнее значение, {test.unit}", 1), text_col("value_date", "Дата значения"),
                  text_col("controlled", f"Цель «{reg.control.label}»")]
     cols += [text_col("failed", "Невыполненные критерии качества"), text_col("problems", "Что требует внимания")]
-    end = (d.replace(day=28) + dt.timedelta(days=4)).replace(day=1) - dt.timedelta(days=1)  # the list's month end
+    end = month_end(d)  # the list's month end
     return TableSpec("reg-patients", f"{reg.name}: пациенты на наблюдении на {fmt.date(end)} — {u.name}",
                      "Состоят на наблюдении на конец месяца; приёмы и значения — за 12 месяцев до него; сначала "
                      "пациенты с наибольшим числом проблем", cols, records,
@@ -276,7 +283,8 @@ def criteria_table(params: dict, scope) -> TableSpec:
             *QUALITY_COLS, text_col("exempt_text", "Исключение")]
     return TableSpec("quality-criteria", f"Критерии качества медицинской помощи — {u.name}",
                      f"{p.label}. Случай считается в месяце, когда закрылось окно критерия; балл: выполнено — 1, не "
-                     "выполнено с записанной причиной — 0,5, не выполнено — 0", cols, records, _base(u, p))
+                     "выполнено с записанной причиной — 0,5, не выполнено — 0. Не оценивается случай пациента, "
+                     "снятого с наблюдения до закрытия окна из-за смерти или выбытия", cols, records, _base(u, p))
 
 
 def _disease_score(df: pd.DataFrame, disease: str | None):
@@ -324,11 +332,16 @@ def criterion_units_table(params: dict, scope) -> TableSpec:
     df = RM.quality_figures(u, months, scope, children=True, criteria=(c.code,))
     records = [{"child_id": int(r["child_id"]), "name": r["child_name"], **_quality_record(r)}
                for r in df.to_dict("records") if r["cases"] or r["exempt"]]
-    records.sort(key=lambda r: (r["score"] is None, r["score"] if r["score"] is not None else 0, -r["failed"]))
+    floor = min_observations("quality_score")
+    for r in records:
+        r["note"] = FEW if floor and r["cases"] < floor else ""
+    records.sort(key=lambda r: (r["score"] is None, r["note"] != "", r["score"] if r["score"] is not None else 0,
+                                -r["failed"]))
     return TableSpec("quality-criterion-units",
                      f"«{c.name}» по {PLURAL_CHILDREN.get(child or '', 'единицам')} — {u.name}",
-                     f"{p.label}. {c.disease} (МКБ-10 {c.icd_text}), {c.window_text}; сначала худшие",
-                     [_name_col(child), *QUALITY_COLS], records, {**_base(u, p), "criterion": c.code})
+                     f"{p.label}. {c.disease} (МКБ-10 {c.icd_text}), {c.window_text}; сначала худшие, единицы с "
+                     f"малым числом случаев — в конце", [_name_col(child), *QUALITY_COLS, text_col("note", "Примечание")],
+                     records, {**_base(u, p), "criterion": c.code})
 
 
 def result_param(params: dict) -> str:

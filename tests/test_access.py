@@ -162,3 +162,24 @@ def test_access_api_and_scope(client_as, city_app):
     assert k.get("/api/v1/access/nearest?level=district&id=1&date=01.02.2026").status_code in (400, 403)
     ch = client_as("chair").get("/api/v1/access/channels?level=region&period=2026-09").get_json()["rows"]
     assert abs(sum(r["share"] for r in ch) - 100) < 0.5
+
+
+def test_a_slot_with_a_cancelled_booking_is_not_occupied(clinic):
+    """«Занято» counts slots whose booking stands; a cancelled booking frees the slot (it is counted apart)."""
+    with clinic.engine.begin() as c:
+        c.execute(schema.slot.insert(), [dict(slot_id=i, doctor_id=1, mo_id=10, specialty_id=1, slot_start=T(2026, 5, d, 9),
+                                              duration_min=15, is_bookable=True, published_at=T(2026, 4, 1))
+                                         for i, d in ((301, 12), (302, 13), (303, 14))])
+        c.execute(schema.booking.insert(), [
+            dict(booking_id=i, slot_id=i, patient_id=1, booked_at=T(2026, 5, 5, 9), slot_start=T(2026, 5, d, 9),
+                 channel="portal", specialty_id=1, doctor_id=1, mo_id=10, suspicion="none", status=st)
+            for i, d, st in ((301, 12, "cancelled"), (302, 13, "attended"))])
+        c.execute(schema.visit.insert().values(visit_id=2, episode_id=2, visit_date=dt.date(2026, 5, 13), patient_id=1,
+                                               doctor_id=1, dept_id=1, mo_id=10, icd10="J06.9", is_new_diagnosis=True,
+                                               purpose="disease"))  # the data now reach May
+    M.build_marts(clinic, dt.date(2026, 5, 1))
+    with clinic.engine.connect() as c:
+        t = M.marts.tables["mart_slots"]
+        row = c.execute(sa.select(*[sa.func.sum(t.c[k]) for k in ("slots", "booked", "attended", "cancelled")])
+                        .where(t.c.month == dt.date(2026, 5, 1))).one()
+    assert tuple(int(x) for x in row) == (3, 1, 1, 1)

@@ -91,3 +91,10 @@ def test_empty_answers_are_answers_not_errors(client_as, city_app, url):
     res = client_as("chair").get(url.format(district=places["district_id"], mo=places["mo_id"]))
     assert res.status_code == 200, res.get_json()
     assert isinstance(res.get_json()["rows"], list)
+
+
+def test_a_year_that_starts_before_the_data_says_which_months_it_covers(client_as):
+    """The test city begins in July 2025: «2025» covers July–December, and says it is partial."""
+    body = client_as("chair").get("/api/v1/indicators/emk_coverage?period=2025").get_json()
+    assert body["period"]["first"] == "2025-07" and body["period"]["last"] == "2025-12"
+    assert body["period"]["partial"] is True

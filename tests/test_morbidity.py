@@ -120,3 +120,39 @@ def test_tile_map_darker_means_higher_with_distinct_readable_names():
     colors = trace["textfont"]["color"]
     assert colors[0] == "#212529" and colors[-1] == "#ffffff"  # dark text on the lightest tile, white on the darkest
     assert trace["text"][-1].endswith("2\u00a0700")  # Russian digit groups (no-break space)
+
+
+def test_a_childrens_polyclinic_is_compared_with_the_citys_children(city_app):
+    """The verdict compares a place with the city's rate over the same ages (standard weights, same groups)."""
+    import sqlalchemy as sa
+
+    from core.periods import parse_period
+    from data_access import marts as M
+    from data_access import units as U
+    from reports.common import months_of
+    d = city_app.places["kolpino"]["district_id"]
+    with city_app.app_context():
+        months = months_of(parse_period("2026-Q2"))
+        places, city = MM.compare("district", d, months, MB.Filter())
+        kinds = U.organisations().set_index("mo_id")["kind"]
+        kids = places[places["place"].map(kinds) == "children_polyclinic"].iloc[0]
+        db = city_app.extensions["iam"]["db"]
+        cases = db.read_df(sa.select(M.mart_morbidity.c.age_group, sa.func.sum(M.mart_morbidity.c.cases).label("c"))
+                           .where(M.mart_morbidity.c.month.in_(months)).group_by(M.mart_morbidity.c.age_group))
+        pop = db.read_df(sa.select(M.mart_population.c.age_group, sa.func.sum(M.mart_population.c.population).label("p"))
+                         .where(M.mart_population.c.month.in_(months)).group_by(M.mart_population.c.age_group))
+        own = db.read_df(sa.select(M.mart_population.c.age_group).where(
+            M.mart_population.c.month.in_(months), M.mart_population.c.mo_id == int(kids["place"]),
+            M.mart_population.c.population > 0).distinct())
+    j = pop.merge(cases, on="age_group", how="left").fillna(0).set_index("age_group")
+    w, r = j["p"] / j["p"].sum(), j["c"] / (j["p"] / len(months))  # cases over the average population
+    groups = sorted(own["age_group"].astype(int))
+    assert max(groups) <= 3  # children: 0–17 years
+    expected = (w[groups] * r[groups]).sum() / w[groups].sum() * 100_000 * 12 / len(months)
+    assert kids["city_same_ages"] == pytest.approx(expected, rel=1e-9)
+    assert kids["city_same_ages"] != pytest.approx(city["asr"], rel=0.01)  # not the whole city's rate
+    verdict = "higher" if kids["asr_lo"] > expected else ("lower" if kids["asr_hi"] < expected else "same")
+    assert kids["vs_city"] == verdict
+    with city_app.app_context():  # the organisation's own page says the same
+        own = MM.own_vs_city("mo", int(kids["place"]), months, MB.Filter())
+    assert own["city_same_ages"] == pytest.approx(expected, rel=1e-9) and own["vs_city"] == verdict

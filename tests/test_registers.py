@@ -257,6 +257,17 @@ def test_control_by_the_latest_value(fx):
     assert reg[reg["register"].isin(["hf", "copd", "onco"])]["tested"].sum() == 0
 
 
+def test_no_12_month_measure_in_the_first_year_of_data(fx):
+    """The data begin on 15.01.2025 (the first visit): at the end of December 2025 the 12 months reach back to
+    1.01.2025, before the data — no 12-month figure (0 of 0); at the end of January 2026 they are inside."""
+    reg = mart(fx, "mart_register")
+    dec = reg[(reg["month"] == D(2025, 12, 1)) & (reg["register"] == "dm")]
+    assert dec["enrolled"].sum() > 0  # the stock is there…
+    assert dec[["year_observed", "visits_met", "tested", "controlled", "diagnosed", "diagnosed_enrolled"]].sum().sum() == 0
+    jan = reg[(reg["month"] == D(2026, 1, 1)) & (reg["register"] == "dm") & (reg["doctor_id"] == DOC1)]
+    assert jan["year_observed"].sum() == 1 and jan["tested"].sum() == 1  # patient 1: enrolled 10.01.2025, HbA1c 12.2025
+
+
 def test_diagnosed_and_covered(fx):
     reg = mart(fx, "mart_register", mo_id=MO1, doctor_id=AREA1)  # the участок doctor of the attached patients
     got = {(r["month"], r["register"]): (r["diagnosed"], r["diagnosed_enrolled"]) for r in reg.to_dict("records")
@@ -318,6 +329,26 @@ def test_the_exemption_on_the_anchor_day(fx):
     assert row(q, month=D(2026, 6, 1))["cases"] == 1
 
 
+def test_a_patient_who_died_or_left_within_the_window_is_not_judged(fx):
+    """Enrolled on 2.02.2026 (the HbA1c window: 2.02 … 3.05.2026), no test done: died on 1.05 — exempt; moved on
+    3.05, the window's last day — exempt; moved on 4.05, after it — judged; removed for another reason inside the
+    window — judged. The rows are rolled back after."""
+    rows = [_obs(901, 16, "E11.9", D(2026, 2, 2), D(2026, 5, 1), "died", mo=MO2, doctor=DOC2),
+            _obs(902, 17, "E11.9", D(2026, 2, 2), D(2026, 5, 3), "moved", mo=MO2, doctor=DOC2),
+            _obs(903, 99, "E11.9", D(2026, 2, 2), D(2026, 5, 4), "moved", mo=MO2, doctor=DOC2),
+            _obs(904, 18, "E11.9", D(2026, 2, 2), D(2026, 3, 1), "other", mo=MO2, doctor=DOC2)]
+    c = R.CRITERION_BY_CODE["dm_hba1c"]
+    with fx.engine.connect() as conn:
+        tx = conn.begin()
+        try:
+            conn.execute(s.dispensary_observation.insert(), rows)
+            got = conn.execute(quality_cases(c, None, lambda a: [a.c.obs_id.in_([901, 902, 903, 904])])).mappings().all()
+        finally:
+            tx.rollback()
+    by = {r["source_id"]: (r["exempt"], r["result"]) for r in got}
+    assert by == {901: (1, "not_done"), 902: (1, "not_done"), 903: (0, "not_done"), 904: (0, "not_done")}
+
+
 def test_pneumonia_anchored_at_the_diagnosis(fx):
     q = mart(fx, "mart_quality", mo_id=MO2)
     cap = {(r["month"], r["criterion"]): (r["cases"], r["done"], r["with_reason"], r["score"])
@@ -336,8 +367,10 @@ def test_volumes_against_the_plan(fx):
     assert got == {"visits": (100.0, 3), "episodes": (50.0, 1), "dispensary": (20.0, 1)}
     feb = {r["volume"]: r["fact"] for r in mart(fx, "mart_volume", mo_id=MO1, month=D(2026, 2, 1)).to_dict("records")}
     assert feb == {"visits": 0, "episodes": 1, "dispensary": 0}
-    last_year = mart(fx, "mart_volume", mo_id=MO1, month=D(2025, 4, 1))
-    assert last_year["plan_month"].sum() == 0 and row(last_year, volume="dispensary")["fact"] == 1
+    # 2025 had no plan: the fact of that year is not in the mart (it is a mart of volumes against the plan)
+    assert mart(fx, "mart_volume", mo_id=MO1, month=D(2025, 4, 1)).empty
+    # nor is an organisation without a plan (MO2 has visits in March 2026)
+    assert mart(fx, "mart_volume", mo_id=MO2).empty
 
 
 def test_month_by_month_equals_the_full_window(fx):

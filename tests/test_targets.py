@@ -95,3 +95,16 @@ def test_targets_api(bare_app):
     assert c.get("/api/v1/targets?code=nope").status_code == 404
     rows = c.get(f"/api/v1/indicators/{CODE}?level=district&period=2026-06").get_json()["rows"]
     assert next(r for r in rows if r["unit_id"] == d)["target"] == 88
+
+
+def test_the_emk_table_colours_by_the_target_of_the_period_shown(app):
+    """A target in force from September does not judge June (it did: the table read the last month's targets)."""
+    from components.tablespec import build
+    from data_access.scope import CITY
+    d = app.places["kolpino"]["district_id"]
+    mo = app.places["glavvrach"]["mo_id"]
+    _save("mo", mo, dt.date(2026, 9, 1), 50)
+    june = build("emk-coverage", {"level": "district", "id": d, "period": "2026-06"}, CITY).records
+    september = build("emk-coverage", {"level": "district", "id": d, "period": "2026-09"}, CITY).records
+    assert next(r for r in june if r["child_id"] == mo)["target"] == 95
+    assert next(r for r in september if r["child_id"] == mo)["target"] == 50

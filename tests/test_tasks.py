@@ -234,3 +234,25 @@ def test_task_pages_show_people_periods_in_words_and_badges(app):
     analyst = app.test_client()
     login(analyst, "analyst")
     assert "nav-tasks-open" not in analyst.get("/_dash-layout").get_data(as_text=True)
+
+
+def test_saving_fields_with_a_bad_comment_saves_nothing(app):
+    """«Сохранить» with a typed comment saves both or neither: a comment too long leaves the task as it was."""
+    import dash
+    from flask import g
+    with app.app_context():
+        t = new_task(app)
+        db = app.extensions["iam"]["db"]
+        with app.test_request_context("/"):
+            g.iam_user = user(app, "kolpino")
+            from pages.task import save  # the page's callback (the app has imported the pages already)
+            state = {"task_id": t["task_id"], "version": t["version"]}
+            msg, box, st = save(1, state, t["assignee"], t["due_date"].isoformat(), "Новое описание", t["mo_id"],
+                                "x" * 5000)
+            assert "4000" in str(msg) and st is dash.no_update
+            assert T.get(db, t["task_id"], user(app, "kolpino").scope)["description"] == t["description"]
+            msg, box, st = save(1, state, t["assignee"], t["due_date"].isoformat(), "Новое описание", t["mo_id"],
+                                "Описание уточнено")
+            saved = T.get(db, t["task_id"], user(app, "kolpino").scope)
+            assert saved["description"] == "Новое описание" and saved["comments"][-1]["text"] == "Описание уточнено"
+            assert st["version"] == saved["version"]

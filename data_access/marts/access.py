@@ -68,7 +68,9 @@ def sel_slots(w: Window):
     return select(*[c.label(n) for c, n in zip(cols, ["month", "district_id", "mo_id", "doctor_id", "specialty_id",
                                                       "spec_category"])],
                   func.count().label("slots"), total(sl.c.is_bookable.is_(True)).label("bookable"),
-                  total(b.c.booking_id.is_not(None)).label("booked"), total(b.c.status == "attended").label("attended"),
+                  # a slot whose booking was cancelled is free again: occupied means a booking that stands
+                  total(and_(b.c.booking_id.is_not(None), b.c.status != "cancelled")).label("booked"),
+                  total(b.c.status == "attended").label("attended"),
                   total(b.c.status == "no_show").label("no_show"), total(b.c.status == "cancelled").label("cancelled"),
                   ).select_from(sl.join(m, m.c.mo_id == sl.c.mo_id).join(sp, sp.c.specialty_id == sl.c.specialty_id)
                                 .outerjoin(b, b.c.slot_id == sl.c.slot_id)).where(w.on(sl.c.slot_start, ts=True)).group_by(*cols)

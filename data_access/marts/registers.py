@@ -1,6 +1,7 @@
 """Mart selects of nosology registers (dispensary observation, order 168н), quality criteria (order 203н)
-and volumes of care against the plan. Every ICD-10 range, planned visit frequency, control target and
-criterion comes from ``core.registers``; nothing is restated here.
+and volumes of care against the plan. Every ICD-10 range, control target and criterion comes from
+``core.registers``; the planned visit frequency is the observation row's own (``visits_per_year``, from the
+control card; ``core.registers`` declares the 168н minimum the generator uses).
 
 Definitions (the column docs of ``mart_register``, ``mart_quality`` and ``mart_volume`` say the same):
 
@@ -33,7 +34,6 @@ from .sql import Window, flag, month_of, months_subquery, total
 YEAR_DAYS = 365  # the last 12 months at a month end E: (E − 365, E]
 REGISTER_MEASURES = ("enrolled", "added", "removed", "died", "diagnosed", "diagnosed_enrolled", "year_observed",
                      "visits_met", "tested", "controlled", "hospitalised")
-RESULTS = ("done", "reason", "not_done")
 CASE_COLUMNS = ("criterion", "source_id", "patient_id", "anchor_date", "window_end", "month", "mo_id", "doctor_id",
                 "exempt", "result", "reason", "score", "event_date")
 
@@ -62,10 +62,18 @@ def _months(w: Window):
     rows, m = [], w.start
     while m < w.stop:
         end = month_add(m, 1) - dt.timedelta(days=1)
-        rows.append((m, end, end - dt.timedelta(days=YEAR_DAYS)))
+        since = end - dt.timedelta(days=YEAR_DAYS)
+        rows.append((m, end, since, since + dt.timedelta(days=1)))
         m = month_add(m, 1)
     return sa.values(sa.column("month", sa.Date), sa.column("end", sa.Date), sa.column("since", sa.Date),
-                     name="months").data(rows)
+                     sa.column("from_day", sa.Date), name="months").data(rows)
+
+
+def _full_year(ms):
+    """SQL: the month's 12 months (from_day … end) lie inside the data, which begin with the first visit. In the
+    first year of data a 12-month measure would count a part of a year as a year (visits «not met», coverage
+    too high): such months get none (0 of 0 — «нет данных»)."""
+    return ms.c.from_day >= select(func.min(s.visit.c.visit_date)).scalar_subquery()
 
 
 def _observations(w: Window, name: str = "obs"):
@@ -103,7 +111,7 @@ def sel_register(w: Window):
     stock = _part(ms.c.month, ob.c.mo_id, ob.c.doctor_id, ob.c.register,
                   enrolled=flag(enrolled), added=flag(ob.c.start_date >= ms.c.month), removed=flag(removed),
                   died=flag(and_(removed, ob.c.end_reason == "died")),
-                  year_observed=flag(and_(enrolled, ob.c.start_date <= since))
+                  year_observed=flag(and_(enrolled, ob.c.start_date <= since, _full_year(ms)))
                   ).select_from(ms.join(ob, and_(ob.c.start_date <= end,
                                                  or_(ob.c.end_date.is_(None), ob.c.end_date >= ms.c.month))))
 
@@ -111,7 +119,7 @@ def sel_register(w: Window):
     ob1 = _observations(w, "obs_y")
     yo = select(ms.c.month, ob1.c.obs_id, ob1.c.patient_id, ob1.c.register, ob1.c.mo_id, ob1.c.doctor_id,
                 ob1.c.visits_per_year, since.label("since"), end.label("end")).select_from(
-        ms.join(ob1, and_(active_on(ob1, end), ob1.c.start_date <= since))).subquery("yo")
+        ms.join(ob1, and_(active_on(ob1, end), ob1.c.start_date <= since, _full_year(ms)))).subquery("yo")
     dv_all = select(v.c.patient_id, v.c.visit_date, register_case(v.c.icd10).label("register")).where(
         v.c.purpose == "dispensary", v.c.visit_date >= back, v.c.visit_date < w.stop).subquery("dv_all")
     dv = select(dv_all).where(dv_all.c.register.is_not(None)).subquery("dv")
@@ -131,7 +139,7 @@ def sel_register(w: Window):
         below = case(*[(ob2.c.register == r.code, literal(float(r.control.below))) for r in controls], else_=None)
         en = select(ms.c.month, ob2.c.obs_id, ob2.c.patient_id, ob2.c.register, ob2.c.mo_id, ob2.c.doctor_id,
                     test.label("test"), sa.cast(below, Float).label("below"), since.label("since"), end.label("end")
-                    ).select_from(ms.join(ob2, active_on(ob2, end))).where(
+                    ).select_from(ms.join(ob2, and_(active_on(ob2, end), _full_year(ms)))).where(
             ob2.c.register.in_([r.code for r in controls])).subquery("en")
         lab_all = select(lr.c.result_id, lr.c.patient_id, lr.c.test, lr.c.taken_date, lr.c.value).where(
             lr.c.test.in_(sorted({r.control.test for r in controls})), lr.c.value.is_not(None),
@@ -161,7 +169,7 @@ def sel_register(w: Window):
                  .label("next_m")).subquery("epl")
     dg = select(ms.c.month, ms.c.end, epl.c.patient_id, epl.c.register).select_from(
         ms.join(epl, and_(epl.c.m <= ms.c.month, or_(epl.c.next_m.is_(None), epl.c.next_m > ms.c.month),
-                          epl.c.last > since))).subquery("dg")
+                          epl.c.last > since, _full_year(ms)))).subquery("dg")
     ob3 = _observations(w, "obs_a")
     dkeys = [dg.c.month, p.c.attach_mo_id, p.c.area_doctor_id, dg.c.register]
     # a patient with two active rows of the register counts once: distinct patients of each group
@@ -238,8 +246,13 @@ def quality_cases(c: R.Criterion, w: Window | None, anchor_where: Callable[[sa.T
         conds += [adate >= w.start - dt.timedelta(days=days), adate < w.stop - dt.timedelta(days=days)]
     if anchor_where is not None:
         conds += list(anchor_where(a))
+    if c.anchor == "enrolment":  # the observation ended by death or departure before the window closed
+        gone = and_(a.c.end_reason.in_(R.LEFT_CARE), a.c.end_date <= adate + days)
+    else:
+        gone = sa.false()
     an = select(aid.label("source_id"), a.c.patient_id, adate.label("anchor_date"),
-                (adate + days).label("window_end"), a.c.mo_id, a.c.doctor_id).where(*conds).subquery(f"a_{c.code}")
+                (adate + days).label("window_end"), a.c.mo_id, a.c.doctor_id, flag(gone).label("gone")
+                ).where(*conds).subquery(f"a_{c.code}")
     t, eid, code, edate, done, reason = _events(c.event)
     ev_conds = [code.in_(list(c.codes))]
     if w is not None:
@@ -248,7 +261,7 @@ def quality_cases(c: R.Criterion, w: Window | None, anchor_where: Callable[[sa.T
         ev_conds.append(edate <= as_of)
     ev = select(eid.label("event_id"), t.c.patient_id, edate.label("event_date"), flag(done).label("done"),
                 reason.label("reason")).where(*ev_conds).subquery(f"e_{c.code}")
-    keys = [an.c.source_id, an.c.patient_id, an.c.anchor_date, an.c.window_end, an.c.mo_id, an.c.doctor_id]
+    keys = [an.c.source_id, an.c.patient_id, an.c.anchor_date, an.c.window_end, an.c.mo_id, an.c.doctor_id, an.c.gone]
     not_done_reason = and_(ev.c.done == 0, ev.c.reason.is_not(None))
     g = select(*keys, func.max(ev.c.done).label("done"),
                func.min(case((ev.c.done == 1, ev.c.event_date), else_=None)).label("done_date"),
@@ -258,12 +271,11 @@ def quality_cases(c: R.Criterion, w: Window | None, anchor_where: Callable[[sa.T
                                                    ev.c.event_date >= an.c.anchor_date,
                                                    ev.c.event_date <= an.c.window_end))
                              ).group_by(*keys).subquery(f"g_{c.code}")
+    exempt = g.c.gone == 1  # a patient who died or left before the window closed: the case is not judged
     if c.exempt_icd:
         o = s.dispensary_observation.alias(f"x_{c.code}")
-        exempt = sa.exists().where(o.c.patient_id == g.c.patient_id, icd_in(o.c.icd10, c.exempt_icd),
-                                   active_on(o, g.c.anchor_date))
-    else:
-        exempt = sa.false()
+        exempt = or_(exempt, sa.exists().where(o.c.patient_id == g.c.patient_id, icd_in(o.c.icd10, c.exempt_icd),
+                                               active_on(o, g.c.anchor_date)))
     is_done = g.c.done == 1
     has_reason = g.c.reason.is_not(None)
     return select(
@@ -295,7 +307,7 @@ VOLUMES = {"visits": "посещения", "episodes": "обращения по 
 
 def sel_volume(w: Window):
     """Plan (the year's plan / 12 on each month) and fact: every visit, outpatient episodes for a disease
-    by their opening month, dispensary visits."""
+    by their opening month, dispensary visits — of the organisations that have a plan of that kind that year."""
     ms = months_subquery(w)
     pl, v, ce, m = s.volume_plan, s.visit, s.care_episode, s.mo
     yr = sa.cast(sa.extract("year", ms.c.month), sa.Integer)
@@ -314,5 +326,7 @@ def sel_volume(w: Window):
         ce.c.kind == "outpatient", ce.c.purpose == "disease", w.on(ce.c.opened_date)).group_by(em, ce.c.mo_id)
     u = sa.union_all(plans, visits, episodes).subquery("u")
     cols = [u.c.month, m.c.district_id, u.c.mo_id, u.c.volume]
+    # against the plan only: an organisation without a plan of that kind for the year (a private clinic, a
+    # hospital) would add its fact to a district's or the city's percentage of a plan it never had
     return select(*cols, func.sum(u.c.plan_month).label("plan_month"), func.sum(u.c.fact).label("fact")).select_from(
-        u.join(m, m.c.mo_id == u.c.mo_id)).group_by(*cols)
+        u.join(m, m.c.mo_id == u.c.mo_id)).group_by(*cols).having(func.sum(u.c.plan_month) > 0)

@@ -71,7 +71,8 @@ mart_wait_hist = _mart("mart_wait_hist", *_dims("district_id", "mo_id", "spec_ca
                            "(строится из mart_wait_channel).")
 mart_slots = _mart("mart_slots", *_dims("district_id", "mo_id", "doctor_id", "specialty_id", "spec_category"),
                    _n("slots", "Ячейки расписания"), _n("bookable", "…открытые для записи"),
-                   _n("booked", "…занятые записью"), _n("attended", "…пациент пришёл"), _n("no_show", "…неявка"),
+                   _n("booked", "…занятые записью (без отменённых: ячейка с отменённой записью свободна)"),
+                   _n("attended", "…пациент пришёл"), _n("no_show", "…неявка"),
                    _n("cancelled", "…запись отменена"),
                    doc="Использование расписания по месяцу приёма: предложено, занято, явки, неявки, отмены.")
 mart_staff = _mart("mart_staff", *_dims("district_id", "mo_id", "dept_id", "specialty_id", "spec_category"),
@@ -149,7 +150,7 @@ mart_quality = _mart("mart_quality", *_dims("district_id", "mo_id", "doctor_id",
                      _n("cases", "Случаи, окно критерия которых закрылось в месяце (без исключённых)"),
                      _n("exempt", "Исключённые случаи (условие исключения критерия), в cases не входят"),
                      _n("done", "Случаи с выполненным событием в окне (1 балл)"),
-                     _n("with_reason", "…из них не выполнено, но записана причина (0,5 балла)"),
+                     _n("with_reason", "Случаи, где событие не выполнено, но в окне записана причина (0,5 балла)"),
                      sa.Column("score", Float, nullable=False, default=0,
                                doc="Сумма баллов по случаям (1; 0,5; 0)"),
                      doc="Критерии качества медицинской помощи (приказ № 203н): случаи и баллы по месяцу закрытия "
@@ -158,7 +159,7 @@ mart_volume = _mart("mart_volume", *_dims("district_id", "mo_id", "volume"),
                     sa.Column("plan_month", Float, nullable=False, default=0, doc="Годовой план / 12"),
                     _n("fact", "Выполненный объём в месяце"),
                     doc="Объёмы амбулаторной помощи против плана: посещения, обращения по заболеванию, посещения "
-                        "диспансерного наблюдения.")
+                        "диспансерного наблюдения — только МО, у которых есть план этого вида на год.")
 
 build_log = sa.Table(
     "mart_build_log", marts,
