@@ -81,8 +81,9 @@ def create_app(config: Config | None = None) -> Flask:
     )
     _partial_plotly(server)
     from components import period, view
-    from components.shell import instrument_pages, shell
+    from components.shell import bind_frame_callbacks, instrument_pages, shell
     dash_app.layout = shell
+    bind_frame_callbacks(dash_app)
     instrument_pages()  # each page ends with the readiness marker of its URL
     period.register_callbacks(dash_app)
     view.register_callbacks(dash_app)  # the one drill-down callback of every page

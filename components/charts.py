@@ -86,15 +86,28 @@ def bars(rows: pd.DataFrame, unit: str, decimals: int, target: float | None, tit
 def trend(df: pd.DataFrame, unit: str, decimals: int, title: str = "") -> dict:
     if df.empty or df["value"].notna().sum() == 0:
         return empty("Нет данных для динамики")
-    x = [fmt.month_short(m) for m in df["month"]]
-    hover = "%{x}: %{y:,." + str(decimals) + "f} " + unit + "<extra></extra>"
-    data = [{"type": "scatter", "mode": "lines+markers", "name": "Значение", "x": x,
+    months = list(df["month"])
+    x = list(range(len(months)))
+    names = [fmt.month_short(m) for m in months]
+    hover = "%{customdata}: %{y:,." + str(decimals) + "f} " + unit + "<extra></extra>"
+    data = [{"type": "scatter", "mode": "lines+markers", "name": "Значение", "x": x, "customdata": names,
              "y": [None if v != v else float(v) for v in df["value"]], "line": {"color": "#0d6efd"},
              "hovertemplate": hover},
             {"type": "scatter", "mode": "lines", "name": "Цель", "x": x, "y": [float(v) for v in df["target"]],
-             "line": {"color": "#212529", "dash": "dash"}, "hovertemplate": "цель %{y:,." + str(decimals) + "f}<extra></extra>"}]
-    return {"data": data, "layout": _layout(height=300, title={"text": title}, legend={"orientation": "h", "y": -0.25},
-                                            yaxis={"title": {"text": unit}})}
+             "customdata": names, "line": {"color": "#212529", "dash": "dash"},
+             "hovertemplate": "%{customdata}: цель %{y:,." + str(decimals) + "f}<extra></extra>"}]
+    return {"data": data, "layout": _layout(height=300, title={"text": title}, legend={"orientation": "h", "y": -0.3},
+                                            xaxis=month_ticks(months), yaxis={"title": {"text": unit}})}
+
+
+def month_ticks(months: list) -> dict:
+    """Horizontal month labels that fit: every few months a short name, the year under January and the first
+    month (24 rotated «янв 2026» labels were clipped under the chart)."""
+    step = max(1, -(-len(months) // 8))
+    vals = [i for i in range(len(months)) if i % step == 0]
+    text = [fmt.MONTHS_SHORT[months[i].month - 1] + (f"<br>{months[i].year}" if i == 0 or months[i].month <= step
+                                                      else "") for i in vals]
+    return {"tickmode": "array", "tickvals": vals, "ticktext": text, "tickangle": 0}
 
 
 def spread(rows: pd.DataFrame, unit: str, decimals: int, target: float | None) -> dict:

@@ -119,9 +119,13 @@ def navbar(user) -> dbc.Navbar:
     )
 
 
-# the toggler opens and closes the folded menu in the browser (no round trip)
-dash.clientside_callback("function(n, open) { return !open; }", dash.Output(COLLAPSE, "is_open"),
-                         dash.Input(TOGGLER, "n_clicks"), dash.State(COLLAPSE, "is_open"), prevent_initial_call=True)
+def bind_frame_callbacks(dash_app) -> None:
+    """The frame's own callbacks, on each app instance (a module-level callback would reach only the first app
+    of a process: this module is imported once, unlike the pages, which Dash executes for every app)."""
+    # the toggler opens and closes the folded menu in the browser (no round trip; the function: assets/03_nav.js)
+    dash_app.clientside_callback(dash.ClientsideFunction(namespace="iam", function_name="toggle"),
+                                 dash.Output(COLLAPSE, "is_open"), dash.Input(TOGGLER, "n_clicks"),
+                                 dash.State(COLLAPSE, "is_open"), prevent_initial_call=True)
 
 
 def shell():

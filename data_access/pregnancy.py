@@ -55,8 +55,10 @@ def statuses(df: pd.DataFrame, as_of: dt.date, high_risk_weeks: int = 4) -> pd.D
         done = done.where(done <= d)
         start, end = lmp + pd.to_timedelta(lo, "D"), lmp + pd.to_timedelta(hi, "D")
         ended_before = ended.notna() & (ended <= end) & (ended <= d)
+        # registered after the window closed: the consultation could not have screened her in it
+        came_late = pd.to_datetime(out["registered_date"]) > end
         st = np.select(
-            [ended_before & done.isna(),
+            [(ended_before | came_late) & done.isna(),
              done.notna() & (done < start), done.notna() & (done <= end), done.notna(),
              d < start, d <= end],
             ["na", "early", "in_window", "late", "not_yet", "open"], default="overdue")

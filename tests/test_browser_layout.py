@@ -1,9 +1,11 @@
 """Browser tests of the frame on narrow screens: no page wider than the window, the menu folds and opens."""
 from __future__ import annotations
 
+import time
+
 import pytest
 
-from tests.browser import open_page, sign_in, wait_text
+from tests.browser import click_fresh, open_page, sign_in, wait_text
 
 pytestmark = pytest.mark.browser
 
@@ -26,6 +28,13 @@ def test_no_page_is_wider_than_a_narrow_window(dash_duo, city_app, width):
     # the menu is folded behind the toggler; opened, it shows the user menu with «Выйти»
     menu = d.find_element("css selector", "#user-menu")
     assert not menu.is_displayed()
-    d.find_element("css selector", "#nav-toggler").click()
+    # the toggler opens the folded menu; a click that lands while the page is still settling is repeated
+    end = time.time() + 60
+    while not d.find_elements("css selector", "#nav-collapse.show") and time.time() < end:
+        click_fresh(dash_duo, "#nav-toggler")
+        for _ in range(30):
+            if d.find_elements("css selector", "#nav-collapse.show"):
+                break
+            time.sleep(0.1)
     wait_text(dash_duo, "#user-menu", "Руководитель комитета")
     assert d.find_element("css selector", "#user-menu").is_displayed()

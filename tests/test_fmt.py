@@ -46,3 +46,16 @@ def test_mirrored_axis_labels_are_positive_and_axes_never_abbreviate():
     assert ticks["ticktext"] == [f"1{S}500", f"1{S}000", "500", "0", "500", f"1{S}000", f"1{S}500"]
     layout = charts._layout()
     assert layout["xaxis"]["exponentformat"] == layout["yaxis"]["exponentformat"] == "none"  # never «12k»
+
+
+def test_trend_months_fit_without_rotation():
+    import datetime as dt
+
+    from components import charts
+    from core.periods import month_add
+    months = [month_add(dt.date(2024, 10, 1), k) for k in range(24)]  # October 2024 … September 2026
+    t = charts.month_ticks(months)
+    assert t["tickangle"] == 0 and len(t["tickvals"]) <= 8
+    assert t["ticktext"][0] == "окт<br>2024"
+    years = [x for x in t["ticktext"] if "<br>" in x]
+    assert [y.split("<br>")[1] for y in years] == ["2024", "2025", "2026"]  # each year named once

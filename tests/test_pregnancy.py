@@ -131,3 +131,11 @@ def test_an_adult_polyclinic_head_is_told_why_there_are_no_pregnancies(client_as
         consultation = int(org[org["kind"] == "womens_consultation"]["mo_id"].iloc[0])
         assert P.observes_pregnancies(city_app.places["glavvrach"]["mo_id"]) is False
         assert P.observes_pregnancies(consultation) is True
+
+
+def test_a_woman_registered_after_the_window_is_not_overdue_for_it():
+    """Registered at 16 weeks (day 112): the first-trimester window (to day 104) closed before — «не применим»,
+    not «просрочен»; registered on its last day she still could have been screened — overdue."""
+    assert status(day=120, reg_day=112)["s1"] == "na"
+    assert status(day=120, reg_day=104)["s1"] == "overdue"
+    assert status(day=120, reg_day=112, s1=118)["s1"] == "late"  # screened late all the same: shown as done
