@@ -42,7 +42,8 @@ def indicator(fmt: str):
         period = parse_period(a.get("period") or f"{span[1]:%Y-%m}")
         parent = int(a["parent"]) if a.get("parent") else None
         level = a.get("level", "district")
-        rows = E.children(E.Context(code, level, period, parent, current_scope()))
+        kinds = E.kinds_for(ind, a.get("kind")) if level == "mo" else None
+        rows = E.children(E.Context(code, level, period, parent, current_scope(), kinds))
     except (PeriodError, ValueError, E.EvaluationError) as exc:
         return _error(400, str(exc))
     except E.NotFound as exc:

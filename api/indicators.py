@@ -81,7 +81,7 @@ def indicator(code: str):
     if code not in E.registry():
         raise ApiError(404, f"Показатель «{code}» не найден")
     args = request.args
-    allowed = {"level", "period", "parent", "format"}
+    allowed = {"level", "period", "parent", "format", "kind"}
     if unknown := set(args) - allowed:
         raise ApiError(400, f"Неизвестные параметры: {', '.join(sorted(unknown))}")
     level = args.get("level", "region")
@@ -94,7 +94,11 @@ def indicator(code: str):
     fmt = args.get("format", "json")
     if fmt not in ("json", "csv"):
         raise ApiError(400, "format должен быть json или csv")
-    ctx = E.Context(code, level, period, parse_parent(args.get("parent")), current_scope())
+    try:
+        kinds = E.kinds_for(E.registry()[code], args.get("kind")) if level == "mo" else None
+    except ValueError as exc:
+        raise ApiError(400, str(exc)) from exc
+    ctx = E.Context(code, level, period, parse_parent(args.get("parent")), current_scope(), kinds)
     rows = E.children(ctx)
     records = [{k: _num(r[k]) if k not in ("unit_name", "status") else r[k] for k in ROW_FIELDS}
                for r in rows.to_dict("records")]

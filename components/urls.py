@@ -13,6 +13,7 @@ def indicator(code: str, level: str, parent: int | None = None, period: str | No
     return f"/indicator/{code}?{urlencode(q)}"
 
 
-def export(kind: str, fmt: str, **params) -> str:
+def export(what: str, fmt: str, /, **params) -> str:
+    """The address of an export (``what``: indicator, table/<name>) with its parameters (``kind`` among them)."""
     q = {k: v for k, v in params.items() if v is not None}
-    return f"/export/{kind}.{fmt}?{urlencode(q)}"
+    return f"/export/{what}.{fmt}?{urlencode(q)}"

@@ -180,6 +180,7 @@ class Context:
     period: Period
     parent: int | None = None
     scope: Scope = CITY
+    kinds: tuple[str, ...] | None = None  # organisations of these kinds only (level mo); None: every kind
 
 
 def check(ctx: Context) -> Indicator:
@@ -251,6 +252,9 @@ def children(ctx: Context) -> pd.DataFrame:
     names = _names(ctx.level, out["unit_id"], ctx.parent)
     out = out.merge(names, on="unit_id", how="left")
     out = out[out["unit_name"].notna()]
+    if ctx.level == "mo" and ctx.kinds:
+        kind_of = U.organisations().set_index("mo_id")["kind"]
+        out = out[out["unit_id"].map(kind_of).isin(ctx.kinds)]
     from .targets import targets_for
     out["target"] = targets_for(ind, ctx.level, out["unit_id"].tolist(), ctx.period)
     out["few"] = few_observations(ind, out["denominator"])
@@ -270,6 +274,19 @@ def few_observations(ind: Indicator, denominator: pd.Series) -> pd.Series:
         return pd.Series(False, index=denominator.index)
     den = pd.to_numeric(denominator, errors="coerce")
     return (den.notna() & (den < ind.min_denominator)).astype(bool)
+
+
+def kinds_for(ind: Indicator, kind: str | None) -> tuple[str, ...] | None:
+    """The organisation kinds a list shows: the indicator's own by default (``kind`` empty), every kind for
+    ``all``, or one named kind; a kind the module does not know is refused (ValueError, Russian)."""
+    from data_access.reference import MO_KINDS
+    if not kind:
+        return ind.mo_kinds or None
+    if kind == "all":
+        return None
+    if kind not in MO_KINDS:
+        raise ValueError(f"Тип организаций «{kind}» неизвестен; есть: all, " + ", ".join(MO_KINDS))
+    return (kind,)
 
 
 @cached(timeout=600)

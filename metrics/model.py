@@ -71,6 +71,9 @@ class Indicator:
     # Below this denominator a value is shown as «мало наблюдений»: kept out of rankings and colours
     # (a commercial clinic with 12 cases, a percentage over 3 women). 0: every value is judged.
     min_denominator: float = 0.0
+    # The kinds of organisation the indicator is meant for (pregnancy — women's consultations): a list of
+    # organisations shows these by default, the others on request. Empty: every kind.
+    mo_kinds: tuple[str, ...] = ()
 
     @property
     def higher_is_better(self) -> bool:
@@ -269,13 +272,17 @@ def parse_registry(data: dict) -> Registry:
             raise RegistryError(f"{where}: min_denominator должен быть числом") from exc
         if min_den < 0 or (min_den > 0 and kind not in ("ratio", "percentile")):
             raise RegistryError(f"{where}: min_denominator — неотрицательное число, только для отношений и перцентилей")
+        from data_access.reference import MO_KINDS
+        mo_kinds = tuple(raw.get("mo_kinds") or ())
+        if bad := [k for k in mo_kinds if k not in MO_KINDS]:
+            raise RegistryError(f"{where}: неизвестные типы организаций в mo_kinds: {bad}")
         reg.indicators[code] = Indicator(
             code=code, name=raw["name"], short=raw.get("short", raw["name"]), group=raw["group"],
             method=raw["method"], unit=raw["unit"], direction=raw["direction"], target=target, weight=weight,
             levels=levels, numerator=num, denominator=den, factor=factor, decimals=int(raw.get("decimals", 1)),
             annualize=bool(raw.get("annualize", False)), key=bool(raw.get("key", False)), percentile=pct,
             numerator_label=(num.label if num else ""), denominator_label=(den.label if den else ""),
-            kind=kind, formula=formula, inputs=inputs, min_denominator=min_den,
+            kind=kind, formula=formula, inputs=inputs, min_denominator=min_den, mo_kinds=mo_kinds,
         )
     if not reg.indicators:
         raise RegistryError("В реестре нет ни одного показателя")

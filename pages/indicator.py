@@ -3,16 +3,18 @@ from __future__ import annotations
 
 import dash
 import dash_bootstrap_components as dbc
-from dash import dcc, html
+from dash import Input, Output, State, callback, dcc, html, no_update
 
 from components import charts, kpi, urls
 from components.breadcrumbs import breadcrumbs
 from components.guard import scoped
-from components.period import picker
+from components.period import ids, picker, url
+from components.shell import NAV
 from components.table import indicator_table
 from components.view import ListView, Problem, drill_graph_id
 from core import fmt
 from data_access import units as U
+from data_access.reference import MO_KINDS
 from metrics import evaluate as E
 from metrics.model import LEVEL_NAMES
 from security import current_scope
@@ -21,7 +23,9 @@ dash.register_page(__name__, path_template="/indicator/<code>", name="Показ
 
 BARS, TABLE = "ind-bars", "ind-table"
 LIST_TITLE = {"district": "Районы города", "mo": "Медицинские организации", "doctor": "Врачи"}
-VIEW = ListView(page="indicator", path="/indicator", prefix="ind")
+VIEW = ListView(page="indicator", path="/indicator", prefix="ind", extra=("kind",))
+KIND = "ind-kind"
+STATE = ids("indicator")["state"]
 
 
 def method_lines(ind) -> list:
@@ -36,8 +40,8 @@ def method_lines(ind) -> list:
         html.Li([("Знаменатель: " if ind.numerator else "По записям: "), ind.denominator_label])]
 
 
-def layout(code=None, level=None, parent=None, period=None, **_):
-    return _layout(code, {"level": level, "parent": parent, "period": period})
+def layout(code=None, level=None, parent=None, period=None, kind=None, **_):
+    return _layout(code, {"level": level, "parent": parent, "period": period, "kind": kind})
 
 
 @scoped
@@ -51,12 +55,42 @@ def _layout(code, params):
     scope = current_scope()
     try:
         st = VIEW.parse(params, scope, E.data_span(), levels=levels, path=path)
-        rows = E.children(E.Context(code, st.level, st.period, st.parent_id, scope))
+        try:  # organisations: of the kinds the indicator is meant for, unless the URL names others
+            kinds = E.kinds_for(ind, st.extra.get("kind")) if st.level == "mo" else None
+        except ValueError as exc:
+            raise Problem(str(exc)) from exc
+        rows = E.children(E.Context(code, st.level, st.period, st.parent_id, scope, kinds))
     except Problem as exc:
         return VIEW.problem(exc, scope, path, levels)
     except (E.NotFound, E.EvaluationError) as exc:
         return VIEW.problem(Problem(str(exc)), scope, path, levels)
     return _render(ind, reg, st, rows)
+
+
+def kind_picker(ind, st):
+    """At the organisations' level: which kinds of organisation are listed (the indicator's own by default)."""
+    if st.level != "mo":
+        return None
+    # the empty value is the address without ``kind``: the indicator's own kinds, or every kind when it has none
+    own = ", ".join(MO_KINDS[k].lower() for k in ind.mo_kinds)
+    options = ([{"label": f"Для которых показатель: {own}", "value": ""},
+                {"label": "Все типы организаций", "value": "all"}] if ind.mo_kinds
+               else [{"label": "Все типы организаций", "value": ""}]) + [
+        {"label": v, "value": k} for k, v in MO_KINDS.items()]
+    value = st.extra.get("kind") or ""
+    if value == "all" and not ind.mo_kinds:
+        value = ""
+    return dcc.Dropdown(id=KIND, options=options, value=value, clearable=False, searchable=False,
+                        style={"minWidth": "320px"})
+
+
+@callback(Output(NAV, "href", allow_duplicate=True), Input(KIND, "value"), State(STATE, "data"),
+          prevent_initial_call=True)
+def change_kind(kind, state):
+    q = (state or {}).get("query", {})
+    if kind is None or q.get("level") != "mo" or (kind or None) == (q.get("kind") or None):
+        return no_update  # (a freshly rendered picker shows what the address says: nothing to change)
+    return url(state["path"], {**q, "kind": kind or None})
 
 
 def few_note(ind, shown):
@@ -117,10 +151,12 @@ def _render(ind, reg, st, rows):
             html.Div([
                 html.H5(["Таблица ", html.Span(f"({len(shown)})", className="text-muted")], className="d-inline me-3"),
                 html.A([html.I(className="bi bi-filetype-csv me-1"), "CSV"], className="btn btn-sm btn-outline-secondary me-2",
-                       href=urls.export("indicator", "csv", code=code, level=level, parent=parent_id, period=per.key),
+                       href=urls.export("indicator", "csv", code=code, level=level, parent=parent_id, period=per.key,
+                                         kind=st.extra.get("kind")),
                        id="ind-export-csv"),
                 html.A([html.I(className="bi bi-file-earmark-excel me-1"), "XLSX"], className="btn btn-sm btn-outline-secondary",
-                       href=urls.export("indicator", "xlsx", code=code, level=level, parent=parent_id, period=per.key),
+                       href=urls.export("indicator", "xlsx", code=code, level=level, parent=parent_id, period=per.key,
+                                         kind=st.extra.get("kind")),
                        id="ind-export-xlsx"),
             ], className="mt-3 mb-2"),
             html.Div(indicator_table({"type": "drill", "page": "indicator", "table": TABLE},
@@ -152,6 +188,7 @@ def _render(ind, reg, st, rows):
                                id="ind-subtitle")], lg=7),
             dbc.Col(picker("indicator", per, st.first, st.last), lg=5, className="align-self-end"),
         ], className="mb-3"),
+        dbc.Row(dbc.Col(kind_picker(ind, st), width="auto"), className="mb-2") if level == "mo" else None,
         summary_block,
         body,
         dbc.Card(dbc.CardBody([

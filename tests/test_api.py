@@ -4,6 +4,7 @@ from __future__ import annotations
 import csv
 import io
 
+import dash
 import pytest
 
 from core.periods import parse_period
@@ -98,3 +99,39 @@ def test_a_year_that_starts_before_the_data_says_which_months_it_covers(client_a
     body = client_as("chair").get("/api/v1/indicators/emk_coverage?period=2025").get_json()
     assert body["period"]["first"] == "2025-07" and body["period"]["last"] == "2025-12"
     assert body["period"]["partial"] is True
+
+
+def test_organisations_default_to_the_kinds_the_indicator_is_meant_for(client_as, city_app):
+    """At the organisations' level a list shows the kinds its indicator is meant for (declared ``mo_kinds``); every
+    kind on request; the export lists what the API (and the page) list; an unknown kind is a JSON error."""
+    from data_access import units as U
+    from metrics import evaluate as E
+    c = client_as("chair")
+    with city_app.app_context():
+        kind = U.organisations().set_index("short_name")["kind"]
+        declared = [i for i in E.registry() if i.mo_kinds and i.valid_at("mo")]
+    assert {"mat_registered_12w", "reg_dm_controlled", "prev_dtp3_coverage"} <= {i.code for i in declared}
+    widened = 0
+    for ind in declared:
+        base = f"/api/v1/indicators/{ind.code}?level=mo&period=2026-Q2"
+        own = c.get(base).get_json()["rows"]
+        every = c.get(base + "&kind=all").get_json()["rows"]
+        assert {kind[r["unit_name"]] for r in own} <= set(ind.mo_kinds), ind.code
+        assert {r["unit_name"] for r in own} <= {r["unit_name"] for r in every}
+        widened += len(every) > len(own)
+        csv_rows = c.get(f"/export/indicator.csv?code={ind.code}&level=mo&period=2026-Q2").get_data(as_text=True)
+        assert len(csv_rows.strip().splitlines()) - 1 == len(own), ind.code  # the export lists the same units
+    assert widened, "some indicator should have data in organisations of other kinds too"
+    res = c.get("/api/v1/indicators/mat_registered_12w?level=mo&period=2026-Q2&kind=zoo")
+    assert res.status_code == 400 and "zoo" in res.get_json()["error"]
+
+
+def test_the_kind_picker_writes_the_kind_into_the_address(city_app):
+    from pages.indicator import change_kind  # the app has imported the pages
+    state = {"path": "/indicator/mat_registered_12w", "query": {"level": "mo", "parent": 5, "period": "2026-Q2",
+                                                                "kind": None}}
+    assert change_kind("all", state) == "/indicator/mat_registered_12w?level=mo&parent=5&period=2026-Q2&kind=all"
+    back = {**state, "query": {**state["query"], "kind": "all"}}
+    assert change_kind("", back) == "/indicator/mat_registered_12w?level=mo&parent=5&period=2026-Q2"
+    assert change_kind("", state) is dash.no_update and change_kind("all", {**state, "query": {"level": "district"}}) \
+        is dash.no_update
