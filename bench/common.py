@@ -1,6 +1,8 @@
 """Shared pieces of the section benchmarks: timing, an app on a database with the cache off, a signed-in client."""
 from __future__ import annotations
 
+import argparse
+import json
 import re
 import statistics
 import tempfile
@@ -41,3 +43,21 @@ def signed_in(app, login: str, role: str, district_id: int | None = None):
     tok = re.search(r'name="csrf_token" value="([^"]+)"', c.get("/login").get_data(as_text=True)).group(1)
     assert c.post("/login", data={"csrf_token": tok, "login": login, "password": PASSWORD}).status_code == 302
     return c
+
+
+def arguments(doc: str, results: str, repeat: int = 5) -> argparse.Namespace:
+    """The common command line of a section benchmark: --url, --repeat, --label, --out (bench/results/<results>)."""
+    ap = argparse.ArgumentParser(description=doc.splitlines()[0])
+    ap.add_argument("--url", required=True)
+    ap.add_argument("--repeat", type=int, default=repeat)
+    ap.add_argument("--label", default="")
+    ap.add_argument("--out", default=str(Path(__file__).parent / "results" / results))
+    return ap.parse_args()
+
+
+def append_record(record: dict, out: str) -> None:
+    """Append one run to its JSON-lines file and print it."""
+    Path(out).parent.mkdir(parents=True, exist_ok=True)
+    with open(out, "a", encoding="utf-8") as f:
+        f.write(json.dumps(record, ensure_ascii=False) + "\n")
+    print(json.dumps(record, ensure_ascii=False, indent=1))

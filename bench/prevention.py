@@ -7,9 +7,7 @@ Usage: python -m bench.prevention --url duckdb:////work/bench-data/demo.duckdb [
 """
 from __future__ import annotations
 
-import argparse
 import datetime as dt
-import json
 import sys
 from pathlib import Path
 
@@ -17,7 +15,7 @@ import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import bench_app, signed_in, timed  # noqa: E402
+from bench.common import append_record, arguments, bench_app, signed_in, timed  # noqa: E402
 from data_access import marts as M  # noqa: E402
 from data_access import schema  # noqa: E402
 
@@ -27,12 +25,7 @@ PARTS = ("vaccination", "vaccination-units", "dispensary", "dispensary-months", 
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--url", required=True)
-    ap.add_argument("--repeat", type=int, default=5)
-    ap.add_argument("--label", default="")
-    ap.add_argument("--out", default=str(Path(__file__).parent / "results" / "prevention.jsonl"))
-    a = ap.parse_args()
+    a = arguments(__doc__, "prevention.jsonl")
     app = bench_app(a.url)
     db = app.extensions["iam"]["db"]
     with db.engine.connect() as c:
@@ -74,10 +67,7 @@ def main() -> int:
                                  "rows": len(c.get(url).get_json()["rows"])}
         url = f"/api/v1/prevention/areas?level=mo&id={mo}"
         out["worklist"][f"{kind} areas"] = timed(lambda url=url: c.get(url), a.repeat)
-    Path(a.out).parent.mkdir(parents=True, exist_ok=True)
-    with open(a.out, "a", encoding="utf-8") as f:
-        f.write(json.dumps(out, ensure_ascii=False) + "\n")
-    print(json.dumps(out, ensure_ascii=False, indent=1))
+    append_record(out, a.out)
     return 0
 
 

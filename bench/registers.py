@@ -7,9 +7,7 @@ Usage: python -m bench.registers --url duckdb:////work/bench-data/demo.duckdb [-
 """
 from __future__ import annotations
 
-import argparse
 import datetime as dt
-import json
 import sys
 from pathlib import Path
 
@@ -17,7 +15,7 @@ import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import bench_app, signed_in, timed  # noqa: E402
+from bench.common import append_record, arguments, bench_app, signed_in, timed  # noqa: E402
 from data_access import marts as M  # noqa: E402
 from data_access import schema  # noqa: E402
 
@@ -27,12 +25,7 @@ QUALITY = ("criteria", "units", "volumes")
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--url", required=True)
-    ap.add_argument("--repeat", type=int, default=5)
-    ap.add_argument("--label", default="")
-    ap.add_argument("--out", default=str(Path(__file__).parent / "results" / "registers.jsonl"))
-    a = ap.parse_args()
+    a = arguments(__doc__, "registers.jsonl")
     app = bench_app(a.url)
     db = app.extensions["iam"]["db"]
     o, m = schema.dispensary_observation, schema.mo
@@ -71,10 +64,7 @@ def main() -> int:
         r = c.get(url)
         assert r.status_code == 200, r.get_data(as_text=True)
         out["patients"][name] = {**timed(lambda url=url: c.get(url), a.repeat), "rows": len(r.get_json()["rows"])}
-    Path(a.out).parent.mkdir(parents=True, exist_ok=True)
-    with open(a.out, "a", encoding="utf-8") as f:
-        f.write(json.dumps(out, ensure_ascii=False) + "\n")
-    print(json.dumps(out, ensure_ascii=False, indent=1))
+    append_record(out, a.out)
     return 0
 
 

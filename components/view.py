@@ -47,6 +47,11 @@ def latest_month(first: dt.date, last: dt.date) -> Period:
     return parse_period(f"{last:%Y-%m}")
 
 
+def year_to_date(first: dt.date, last: dt.date) -> Period:
+    """From January to the last month with data: for figures that accumulate over the year."""
+    return Period("ytd", dt.date(last.year, 1, 1), last)
+
+
 def overview_period(first: dt.date, last: dt.date) -> Period:
     """The one default period of the overview pages (home, rating, a unit's card): the latest quarter,
     so that the committee sees the same numbers on each of them."""

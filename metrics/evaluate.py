@@ -18,6 +18,7 @@ from data_access import marts as M
 from data_access import units as U
 from data_access.cache import cached
 from data_access.context import get_db
+from data_access.reference import MO_KINDS
 from data_access.scope import CITY, Scope
 
 from . import query as Q
@@ -279,7 +280,6 @@ def few_observations(ind: Indicator, denominator: pd.Series) -> pd.Series:
 def kinds_for(ind: Indicator, kind: str | None) -> tuple[str, ...] | None:
     """The organisation kinds a list shows: the indicator's own by default (``kind`` empty), every kind for
     ``all``, or one named kind; a kind the module does not know is refused (ValueError, Russian)."""
-    from data_access.reference import MO_KINDS
     if not kind:
         return ind.mo_kinds or None
     if kind == "all":

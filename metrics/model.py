@@ -16,6 +16,7 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from data_access import marts as M
+from data_access.reference import MO_KINDS
 
 LEVELS = ["region", "district", "mo", "doctor"]
 LEVEL_NAMES = {"region": "город", "district": "район", "mo": "медицинская организация", "doctor": "врач"}
@@ -272,7 +273,6 @@ def parse_registry(data: dict) -> Registry:
             raise RegistryError(f"{where}: min_denominator должен быть числом") from exc
         if min_den < 0 or (min_den > 0 and kind not in ("ratio", "percentile")):
             raise RegistryError(f"{where}: min_denominator — неотрицательное число, только для отношений и перцентилей")
-        from data_access.reference import MO_KINDS
         mo_kinds = tuple(raw.get("mo_kinds") or ())
         if bad := [k for k in mo_kinds if k not in MO_KINDS]:
             raise RegistryError(f"{where}: неизвестные типы организаций в mo_kinds: {bad}")

@@ -3,8 +3,6 @@ confidence intervals against the city, trends against last year, the districts a
 the city, a district and an organisation, filtered by sex and age."""
 from __future__ import annotations
 
-import datetime as dt
-
 import dash
 import dash_bootstrap_components as dbc
 from dash import Input, Output, State, callback, dcc, html, no_update
@@ -15,9 +13,9 @@ from components.period import ids, picker
 from components.scorecard import LIGHT
 from components.shell import NAV
 from components.tablespec import TableParamError, build, section
-from components.view import PageState, Problem, View, drill_graph_id, drill_table, page, state_url
+from components.view import PageState, Problem, View, drill_graph_id, drill_table, page, state_url, year_to_date
 from core import fmt
-from core.periods import Period, month_add
+from core.periods import month_add
 from data_access import icd
 from data_access import morbidity as MB
 from data_access.reference import AGE_GROUPS
@@ -35,12 +33,8 @@ STATE = ids("morbidity")["state"]
 VS_COLORS = {"higher": LIGHT["bad"], "lower": LIGHT["good"], "same": "#ffffff"}
 PLACES, TREE, TILES = "morb-places-table", "morb-tree-table", "morb-tiles"
 
-def _ytd(first: dt.date, last: dt.date) -> Period:
-    return Period("ytd", dt.date(last.year, 1, 1), last)
-
-
 VIEW = View(page="morbidity", path="/morbidity", drill="morbidity", prefix="morb", group="morbidity", extra=("icd", "sex", "age"),
-            default_period=_ytd)
+            default_period=year_to_date)
 
 
 def layout(level=None, id=None, period=None, icd=None, sex=None, age=None, **_):  # noqa: A002

@@ -3,8 +3,6 @@ care (order 203н) with the cases behind every figure, and volumes of care again
 city → district → organisation → doctor."""
 from __future__ import annotations
 
-import datetime as dt
-
 import dash
 import dash_bootstrap_components as dbc
 from dash import Input, Output, State, callback, dcc, html, no_update
@@ -16,9 +14,8 @@ from components.period import ids, picker
 from components.scorecard import LIGHT
 from components.shell import NAV
 from components.tablespec import TableParamError, build, section
-from components.view import PageState, Problem, View, drill_graph_id, drill_table, page, state_url
+from components.view import PageState, Problem, View, drill_graph_id, drill_table, page, state_url, year_to_date
 from core import registers as R
-from core.periods import Period
 from metrics import evaluate as E
 from metrics import registers as RM
 from metrics.scoring import status
@@ -38,13 +35,8 @@ CRITERIA, Q_UNITS, C_UNITS, CASES = ("quality-criteria-table", "quality-units-ta
 V_UNITS, V_MONTHS = "vol-units-table", "vol-months-table"
 
 
-def _ytd(first: dt.date, last: dt.date) -> Period:
-    """From January to the last month with data: a year's registers, quality cases and volumes accumulate."""
-    return Period("ytd", dt.date(last.year, 1, 1), last)
-
-
 VIEW = View(page="registers", path="/registers", drill="registers", prefix="reg",
-            extra=("tab", "register", "criterion"), default_period=_ytd)
+            extra=("tab", "register", "criterion"), default_period=year_to_date)
 
 
 def layout(level=None, id=None, period=None, tab=None, register=None, criterion=None, **_):  # noqa: A002

@@ -14,7 +14,7 @@ from metrics import access as AM
 from metrics import evaluate as E
 from metrics.histogram import percentile_from_hist
 
-from .common import months_of, num_col, period_param, text_col
+from .common import months_of, num_col, pct, period_param, text_col
 from .common import unit_param as common_unit_param
 
 CATEGORY_NAMES = {"primary": "Терапевт, педиатр, ВОП", "specialist": "Специалисты", "obstetric": "Акушер-гинеколог",
@@ -50,10 +50,6 @@ def _params(n: U.Unit, p=None, d=None) -> dict:
     return out
 
 
-def _pct(num, den):
-    return round(float(num) / float(den) * 100, 1) if den else None
-
-
 def _percentiles(h: pd.DataFrame) -> dict:
     if h.empty:
         return {}
@@ -78,8 +74,8 @@ def specialties_table(params: dict, scope) -> TableSpec:
             continue
         med, p90 = pc.get(sid, (None, None))
         records.append({"specialty_id": sid, "specialty": sp.loc[sid, "name"], "norm": A.norm_text(cat, sp.loc[sid, "wait_norm"]),
-                        "bookings": int(r["bookings"]), "within": _pct(r["within_norm"], r["normed"]),
-                        "median": med, "p90": p90, "no_show": _pct(r["no_show"], r["attended"] + r["no_show"])})
+                        "bookings": int(r["bookings"]), "within": pct(r["within_norm"], r["normed"]),
+                        "median": med, "p90": p90, "no_show": pct(r["no_show"], r["attended"] + r["no_show"])})
     records.sort(key=lambda x: (x["within"] is None, x["within"] if x["within"] is not None else 0))
     cols = [text_col("specialty", "Специальность"), text_col("norm", "Норматив ожидания"), num_col("bookings", "Записей"),
             num_col("within", "В пределах норматива, %", 1), num_col("median", "Медиана ожидания, дн."),
@@ -103,9 +99,9 @@ def channels_table(params: dict, scope) -> TableSpec:
         r = g.loc[ch]
         prim = df[(df["key"] == ch) & (df["spec_category"] == "primary")]
         med, p90 = pc.get(ch, (None, None))
-        records.append({"channel": name, "bookings": int(r["bookings"]), "share": _pct(r["bookings"], total),
-                        "within": _pct(r["within_norm"], r["normed"]),
-                        "within_24h": _pct(prim["within_24h"].sum(), prim["bookings"].sum()),
+        records.append({"channel": name, "bookings": int(r["bookings"]), "share": pct(r["bookings"], total),
+                        "within": pct(r["within_norm"], r["normed"]),
+                        "within_24h": pct(prim["within_24h"].sum(), prim["bookings"].sum()),
                         "median": med, "p90": p90})
     cols = [text_col("channel", "Канал записи"), num_col("bookings", "Записей"), num_col("share", "Доля, %", 1),
             num_col("within", "В пределах норматива, %", 1),
@@ -130,12 +126,12 @@ def children_table(params: dict, scope) -> TableSpec:
 
         def cat_share(cats, num="within_norm", den="normed", by=by):
             sub = by.loc[by.index.intersection(cats)]
-            return _pct(sub[num].sum(), sub[den].sum())
+            return pct(sub[num].sum(), sub[den].sum())
         med, p90 = pc.get(key, (None, None))
         records.append({"child_id": int(key), "name": part["name"].iloc[0], "bookings": int(tot["bookings"]),
                         "primary_24h": cat_share(["primary"], "within_24h", "bookings"),
                         "specialist": cat_share(["specialist", "obstetric"]), "diagnostic": cat_share(["diagnostic"]),
-                        "median": med, "p90": p90, "no_show": _pct(tot["no_show"], tot["attended"] + tot["no_show"])})
+                        "median": med, "p90": p90, "no_show": pct(tot["no_show"], tot["attended"] + tot["no_show"])})
     records.sort(key=lambda x: (x["specialist"] is None, x["specialist"] if x["specialist"] is not None else 0))
     cols = [text_col("name", U.LEVELS[A.CHILD[n.level]].plural), num_col("bookings", "Записей"),
             num_col("primary_24h", "Терапевт, педиатр, ВОП за 24 ч, %", 1),
@@ -203,7 +199,7 @@ def slots_table(params: dict, scope) -> TableSpec:
     for r in df.to_dict("records"):
         records.append({"month": fmt.month_name(r["month"] if isinstance(r["month"], dt.date) else r["month"].date()),
                         "slots": int(r["slots"]), "bookable": int(r["bookable"]), "booked": int(r["booked"]),
-                        "booked_share": _pct(r["booked"], r["bookable"]), "attended": int(r["attended"]),
+                        "booked_share": pct(r["booked"], r["bookable"]), "attended": int(r["attended"]),
                         "no_show": int(r["no_show"]), "cancelled": int(r["cancelled"])})
     cols = [text_col("month", "Месяц"), num_col("slots", "Ячеек"), num_col("bookable", "Открыто для записи"),
             num_col("booked", "Занято (без отменённых записей)"), num_col("booked_share", "Занято от открытых, %", 1),

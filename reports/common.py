@@ -64,3 +64,23 @@ def as_of_param(params: dict, period=None) -> dt.date:
         end = month_end(period.last)
         return min(end, last_day)
     return last_day
+
+
+def pct(a, b, decimals: int = 1):
+    """a as a percentage of b, rounded (None when b is 0 or missing)."""
+    return round(float(a) / float(b) * 100, decimals) if b else None
+
+
+def unit_period(params: dict, scope, path: str, levels=None, problem: str = ""):
+    """A table's unit (refused outside the scope), period and months; a unit at a level the table is not kept at
+    (``levels``) is refused with ``problem``."""
+    u = unit_param(params, scope, path)
+    if levels is not None and u.level not in levels:
+        raise TableParamError(problem)
+    p = period_param(params)
+    return u, p, months_of(p)
+
+
+def base_params(u, p) -> dict:
+    """The parameters that name a table of a unit and period (its export and API address)."""
+    return {"level": u.level, "id": u.key, "period": p.key}

@@ -6,7 +6,7 @@ from core import fmt
 from data_access import pregnancy as P
 from metrics import pregnancy as PM
 
-from .common import as_of_param, months_of, num_col, period_param, text_col
+from .common import as_of_param, months_of, num_col, pct, period_param, text_col
 from .common import unit_param as common_unit_param
 
 TITLES = {"district": "Район", "mo": "Женская консультация", "doctor": "Врач"}
@@ -28,20 +28,16 @@ def weeks_param(params: dict) -> int:
     return w
 
 
-def _pct(a, b):
-    return round(float(a) / float(b) * 100, 1) if b else None
-
-
 @table("preg-register")
 def register_table(params: dict, scope) -> TableSpec:
     level, uid, u = unit_param(params, scope)
     p = period_param(params)
     df = PM.register(level, uid, months_of(p), scope)
     records = [{"child_id": int(r["child_id"]), "name": r["name"], "registered": int(r["registered"]),
-                "lt12": _pct(r["registered_lt12"], r["registered"]), "births": int(r["births"]),
+                "lt12": pct(r["registered_lt12"], r["registered"]), "births": int(r["births"]),
                 "preterm": int(r["births_preterm"]), "losses": int(r["losses"]),
-                "visits5": _pct(r["births_5visits"], r["births"]), "s1": _pct(r["s1_in_window"], r["s1_due"]),
-                "s2": _pct(r["s2_in_window"], r["s2_due"]), "s3": _pct(r["s3_in_window"], r["s3_due"])}
+                "visits5": pct(r["births_5visits"], r["births"]), "s1": pct(r["s1_in_window"], r["s1_due"]),
+                "s2": pct(r["s2_in_window"], r["s2_due"]), "s3": pct(r["s3_in_window"], r["s3_due"])}
                for r in df.to_dict("records")]
     records.sort(key=lambda r: (r["lt12"] is None, r["lt12"] if r["lt12"] is not None else 0))
     cols = [text_col("name", TITLES[P.CHILD[level] or level]), num_col("registered", "Встали на учёт"),

@@ -10,7 +10,7 @@ from data_access import units as U
 from metrics import evaluate as E
 from metrics import prevention as PM
 
-from .common import as_of_param, months_of, num_col, period_param, text_col
+from .common import as_of_param, base_params, num_col, pct, text_col, unit_period
 from .common import unit_param as common_unit_param
 
 PATH = PM.PATH
@@ -26,24 +26,12 @@ def _get(r, k: str) -> float:
     return float(r[k]) if r is not None and pd.notna(r[k]) else 0.0
 
 
-def _pct(a, b, decimals: int = 1):
-    return round(float(a) / float(b) * 100, decimals) if b else None
-
-
 def _ctx(params: dict, scope, mart: str | None = None):
-    u = unit_param(params, scope)
-    if mart and u.level not in PM.levels_with(mart):
-        raise TableParamError(LEVEL_PROBLEM)
-    p = period_param(params)
-    return u, p, months_of(p)
+    return unit_period(params, scope, PATH, PM.levels_with(mart) if mart else None, LEVEL_PROBLEM)
 
 
 LEVEL_PROBLEM = ("Диспансеризация и онкоскрининг считаются по организации, не по участку: откройте "
                  "медицинскую организацию")
-
-
-def _base(u, p) -> dict:
-    return {"level": u.level, "id": u.key, "period": p.key}
 
 
 # ---------------------------------------------------------------- vaccination
@@ -60,9 +48,9 @@ def calendar_table(params: dict, scope) -> TableSpec:
         records.append({
             "vaccine": d.code, "name": d.name, "series": R.SERIES[d.series], "due": d.due_label,
             "assess": f"{d.assess_months} мес." if d.assess_months < 36 else f"{d.assess_months // 12} лет",
-            "cohort": int(g("cohort")), "timely": _pct(g("covered_timely"), g("cohort")),
-            "covered": _pct(g("covered"), g("cohort")),
-            "dropout": _pct(g("dropped"), g("started")) if d.previous else None,
+            "cohort": int(g("cohort")), "timely": pct(g("covered_timely"), g("cohort")),
+            "covered": pct(g("covered"), g("cohort")),
+            "dropout": pct(g("dropped"), g("started")) if d.previous else None,
             "refused": int(g("refused")), "exempt": int(g("exempt")), "doses": int(g("doses")),
             "delay": None if r is None or pd.isna(r.get("delay")) else int(r["delay"])})
     cols = [text_col("name", "Прививка"), text_col("due", "Срок по календарю"), text_col("assess", "Охват оценивается в"),
@@ -73,7 +61,7 @@ def calendar_table(params: dict, scope) -> TableSpec:
     return TableSpec("prev-calendar", f"Национальный календарь прививок — {u.name}",
                      f"{p.label}. Когорта — прикреплённые дети, достигшие в периоде возраста оценки; «в срок» — не "
                      f"позднее {R.TIMELY_DAYS} дней после срока по календарю (приказ № 1122н)",
-                     cols, records, _base(u, p))
+                     cols, records, base_params(u, p))
 
 
 KEY_DOSES = ("DTP3", "MMR1", "MMR2")  # the coverage columns of the units table (the registry's key coverages)
@@ -106,10 +94,10 @@ def vaccination_units_table(params: dict, scope) -> TableSpec:
                 continue
             rec = {"child_id": int(cid), "name": name}
             for k in KEY_DOSES:
-                rec[k.lower()] = _pct(val(k, "covered"), val(k, "cohort"))
+                rec[k.lower()] = pct(val(k, "covered"), val(k, "cohort"))
             for _, last in R.DROPOUT:
-                rec[f"dropout_{last.lower()}"] = _pct(val(last, "dropped"), val(last, "started"))
-            rec["refusals"] = _pct(cal["refused"].sum(), cal["cohort"].sum())
+                rec[f"dropout_{last.lower()}"] = pct(val(last, "dropped"), val(last, "started"))
+            rec["refusals"] = pct(cal["refused"].sum(), cal["cohort"].sum())
             records.append(rec)
     lead = KEY_DOSES[0].lower()
     records.sort(key=lambda r: (r[lead] is None, r[lead] if r[lead] is not None else 0))
@@ -120,7 +108,7 @@ def vaccination_units_table(params: dict, scope) -> TableSpec:
     cols.append(num_col("refusals", "Отказы, % когорты", 1))
     return TableSpec("prev-vacc-units", f"Охват прививками по {PLURAL_CHILDREN.get(child or '', 'единицам')} — {u.name}",
                      f"{p.label}. Выбывание — среди начавших серию детей того же возраста; сначала худшие по "
-                     f"охвату «{R.DOSES[KEY_DOSES[0]].name}»", cols, records, _base(u, p))
+                     f"охвату «{R.DOSES[KEY_DOSES[0]].name}»", cols, records, base_params(u, p))
 
 
 # ---------------------------------------------------------------- dispensarisation
@@ -129,11 +117,11 @@ def _disp_record(r) -> dict:
     done = float(r["stage1_done"])
     ref = float(r["stage2_referred"])
     return {"plan_year": int(r.get("plan_year_last", 0)), "plan": round(plan), "done": int(done),
-            "pct": _pct(done, plan), "referred": int(ref), "ref_pct": _pct(ref, r.get("done_stage2", done)),
-            "full": _pct(r["stage2_full"], ref), "partial": _pct(r["stage2_partial"], ref),
-            "none": _pct(r["stage2_none"], ref), "pathology": _pct(r["pathology"], done),
-            "risk": _pct(r["with_risk"], done),
-            **{c: _pct(r[c], done) for c in PM.HEALTH_GROUP_COLUMNS.values()}}
+            "pct": pct(done, plan), "referred": int(ref), "ref_pct": pct(ref, r.get("done_stage2", done)),
+            "full": pct(r["stage2_full"], ref), "partial": pct(r["stage2_partial"], ref),
+            "none": pct(r["stage2_none"], ref), "pathology": pct(r["pathology"], done),
+            "risk": pct(r["with_risk"], done),
+            **{c: pct(r[c], done) for c in PM.HEALTH_GROUP_COLUMNS.values()}}
 
 
 def _with_year_plan_and_stage2(df: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
@@ -191,7 +179,7 @@ def dispensary_units_table(params: dict, scope) -> TableSpec:
     return TableSpec("prev-disp-units", f"Диспансеризация и профосмотры {what} против плана — {u.name}",
                      f"{p.label}. План периода — годовой план / 12 × число месяцев; II этап и находки — по осмотрам, "
                      "I этап которых завершён в периоде; сначала отстающие", [text_col("name", name)] + DISP_COLS,
-                     records, {**_base(u, p), "program": params.get("program") or "adult"})
+                     records, {**base_params(u, p), "program": params.get("program") or "adult"})
 
 
 @table("prev-disp-months")
@@ -207,8 +195,8 @@ def dispensary_months_table(params: dict, scope) -> TableSpec:
     for r in df.to_dict("records"):
         cum += float(r["stage1_done"])
         records.append({"month": fmt.month_name(r["month"]), "plan": round(float(r["plan_month"])),
-                        "done": int(r["stage1_done"]), "pct": _pct(r["stage1_done"], r["plan_month"]),
-                        "cum": int(cum), "cum_pct": _pct(cum, r["plan_year"])})
+                        "done": int(r["stage1_done"]), "pct": pct(r["stage1_done"], r["plan_month"]),
+                        "cum": int(cum), "cum_pct": pct(cum, r["plan_year"])})
     cols = [text_col("month", "Месяц"), num_col("plan", "План месяца"), num_col("done", "Прошли I этап"),
             num_col("pct", "Выполнение месяца, %", 1), num_col("cum", "С начала года"),
             num_col("cum_pct", "С начала года, % годового плана", 1)]
@@ -260,7 +248,7 @@ def form1000_table(params: dict, scope) -> TableSpec:
     return TableSpec("prev-form1000", f"Форма № 131/о, таблица 1000 — {u.name}",
                      f"{p.label}. Возраст — исполняющийся в году (приказ № 404н); прикреплённые — по регистру на дату "
                      "построения витрин; план — профосмотров и диспансеризации на год (углублённая — сверх них)",
-                     cols, records, _base(u, p))
+                     cols, records, base_params(u, p))
 
 
 @table("prev-children")
@@ -276,11 +264,11 @@ def children_exams_table(params: dict, scope) -> TableSpec:
         done = float(g["stage1_done"].sum()) if len(g) else 0.0
         boys = int(g.loc[g["sex"] == "M", "stage1_done"].sum()) if len(g) else 0
         records.append({"band": R.BAND_NAMES[code], "plan": round(plan), "done": int(done), "boys": boys,
-                        "girls": int(done) - boys, "pct": _pct(done, plan)})
+                        "girls": int(done) - boys, "pct": pct(done, plan)})
     cols = [text_col("band", "Возраст, лет"), num_col("plan", "План на период"), num_col("done", "Осмотрено"),
             num_col("boys", "…мальчиков"), num_col("girls", "…девочек"), num_col("pct", "Выполнение, %", 1)]
     return TableSpec("prev-children", f"Профилактические осмотры несовершеннолетних — {u.name}", p.label, cols, records,
-                     _base(u, p))
+                     base_params(u, p))
 
 
 # ---------------------------------------------------------------- cancer screening
@@ -296,10 +284,10 @@ def screening_table(params: dict, scope) -> TableSpec:
         def g(k, r=r):
             return _get(r, k)
         records.append({"test": sc.code, "name": sc.name, "who": sc.who, "target": round(g("target_month")),
-                        "tests": int(g("tests")), "pct": _pct(g("tests"), g("target_month")),
-                        "positives": int(g("positives")), "pos_rate": _pct(g("positives"), g("tests"), 2),
-                        "followed": _pct(g("followed_up"), g("positives")),
-                        "followed_any": _pct(g("followed_any"), g("positives")),
+                        "tests": int(g("tests")), "pct": pct(g("tests"), g("target_month")),
+                        "positives": int(g("positives")), "pos_rate": pct(g("positives"), g("tests"), 2),
+                        "followed": pct(g("followed_up"), g("positives")),
+                        "followed_any": pct(g("followed_any"), g("positives")),
                         "days": sc.followup_days})
     cols = [text_col("name", "Исследование"), text_col("who", "Кому и как часто"),
             num_col("target", "Целевая группа на период"), num_col("tests", "Проведено"), num_col("pct", "Охват, %", 1),
@@ -308,7 +296,7 @@ def screening_table(params: dict, scope) -> TableSpec:
             num_col("days", "Срок дообследования, дн.")]
     return TableSpec("prev-screening", f"Онкоскрининг — {u.name}",
                      f"{p.label}. Целевая группа года — прикреплённые, кому исследование положено в этом году "
-                     "(приказ № 404н); на период — 1/12 на месяц", cols, records, _base(u, p))
+                     "(приказ № 404н); на период — 1/12 на месяц", cols, records, base_params(u, p))
 
 
 @table("prev-screen-units")
@@ -317,8 +305,8 @@ def screening_units_table(params: dict, scope) -> TableSpec:
     u, p, months = _ctx(params, scope, "mart_screening")
     df = PM.children("mart_screening", PM.SCREEN, u, months, scope) if months else pd.DataFrame()
     records = [{"child_id": int(r["child_id"]), "name": r["child_name"], "target": round(r["target_month"]),
-                "tests": int(r["tests"]), "pct": _pct(r["tests"], r["target_month"]), "positives": int(r["positives"]),
-                "followed": _pct(r["followed_up"], r["positives"])}
+                "tests": int(r["tests"]), "pct": pct(r["tests"], r["target_month"]), "positives": int(r["positives"]),
+                "followed": pct(r["followed_up"], r["positives"])}
                for r in df.to_dict("records") if r["target_month"] or r["tests"]]
     records.sort(key=lambda r: (r["pct"] is None, r["pct"] if r["pct"] is not None else 0))
     child = U.child_level(u.level, PATH)
@@ -327,7 +315,7 @@ def screening_units_table(params: dict, scope) -> TableSpec:
             num_col("followed", "Дообследованы в срок, %", 1)]
     title = f"Онкоскрининг по {PLURAL_CHILDREN.get(child or '', 'единицам')} — {u.name}"
     return TableSpec("prev-screen-units", title, f"{p.label}; сначала отстающие",
-                     cols, records, _base(u, p))
+                     cols, records, base_params(u, p))
 
 
 

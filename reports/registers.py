@@ -18,7 +18,7 @@ from metrics import evaluate as E
 from metrics import registers as RM
 from metrics.scoring import STATUS_NAMES
 
-from .common import as_of_param, months_of, num_col, period_param, text_col
+from .common import as_of_param, base_params, months_of, num_col, pct, period_param, text_col, unit_period
 from .common import unit_param as common_unit_param
 
 PATH = RM.PATH
@@ -62,23 +62,11 @@ def criterion_param(params: dict, required: bool = False) -> R.Criterion | None:
     return R.CRITERION_BY_CODE[code]
 
 
-def _pct(a, b, decimals: int = 1):
-    return round(float(a) / float(b) * 100, decimals) if b else None
-
-
 def _ctx(params: dict, scope, mart: str | None = None):
-    u = unit_param(params, scope)
-    if mart and u.level not in RM.levels_with(mart):
-        raise TableParamError(VOLUME_LEVEL_PROBLEM)
-    p = period_param(params)
-    return u, p, months_of(p)
+    return unit_period(params, scope, PATH, RM.levels_with(mart) if mart else None, VOLUME_LEVEL_PROBLEM)
 
 
 VOLUME_LEVEL_PROBLEM = "Объёмы помощи планируются по медицинской организации, не по врачу: откройте организацию"
-
-
-def _base(u: U.Unit, p) -> dict:
-    return {"level": u.level, "id": u.key, "period": p.key}
 
 
 def _name_col(child: str | None, own: bool = False) -> dict:
@@ -107,10 +95,10 @@ def min_observations(code: str) -> float:
 def _register_record(r: dict, reg: R.Register) -> dict:
     enrolled = float(r["enrolled"])
     return {"enrolled": int(enrolled), "added": int(r["added"]), "removed": int(r["removed"]), "died": int(r["died"]),
-            "diagnosed": int(r["diagnosed"]), "coverage": _pct(r["diagnosed_enrolled"], r["diagnosed"]),
-            "visits": _pct(r["visits_met"], r["year_observed"]),
-            "tested": _pct(r["tested"], enrolled) if reg.control else None,
-            "controlled": _pct(r["controlled"], r["tested"]) if reg.control else None,
+            "diagnosed": int(r["diagnosed"]), "coverage": pct(r["diagnosed_enrolled"], r["diagnosed"]),
+            "visits": pct(r["visits_met"], r["year_observed"]),
+            "tested": pct(r["tested"], enrolled) if reg.control else None,
+            "controlled": pct(r["controlled"], r["tested"]) if reg.control else None,
             "hospitalised": int(r["hospitalised"]), "hosp_rate": _per_1000_a_year(r)}
 
 
@@ -151,7 +139,7 @@ def summary_table(params: dict, scope) -> TableSpec:
     return TableSpec("reg-summary", f"Регистры заболеваний — {u.name}",
                      f"{p.label}. Состоят, охват, приёмы и целевые показатели — на конец периода (за 12 месяцев до "
                      "него); движение и госпитализации — за период, на 1000 — к среднемесячному числу состоящих",
-                     cols, records, _base(u, p))
+                     cols, records, base_params(u, p))
 
 
 @table("reg-units")
@@ -183,7 +171,7 @@ def units_table(params: dict, scope) -> TableSpec:
     what = f"целевой показатель «{reg.control.label}»" if reg.control else "охват наблюдением"
     return TableSpec("reg-units", f"{reg.name} по {PLURAL_CHILDREN.get(child or '', 'единицам')} — {u.name}",
                      f"{p.label}. МКБ-10 {reg.icd_text}; сначала худшие: {what}", cols, records,
-                     {**_base(u, p), "register": reg.code})
+                     {**base_params(u, p), "register": reg.code})
 
 
 def _patients_params(params: dict, scope):
@@ -258,9 +246,9 @@ def _quality_record(r) -> dict:
     done = float(r["done"]) if r is not None else 0.0
     reason = float(r["with_reason"]) if r is not None else 0.0
     return {"cases": int(cases), "exempt": int(r["exempt"]) if r is not None else 0,
-            "done": int(done), "done_pct": _pct(done, cases), "reason": int(reason),
-            "reason_pct": _pct(reason, cases), "failed": int(cases - done), "not_done": int(cases - done - reason),
-            "score": _pct(r["score"], cases) if r is not None else None}
+            "done": int(done), "done_pct": pct(done, cases), "reason": int(reason),
+            "reason_pct": pct(reason, cases), "failed": int(cases - done), "not_done": int(cases - done - reason),
+            "score": pct(r["score"], cases) if r is not None else None}
 
 
 QUALITY_COLS = [num_col("cases", "Случаи"), num_col("exempt", "Исключены"), num_col("done_pct", "Выполнено, %", 1),
@@ -284,13 +272,13 @@ def criteria_table(params: dict, scope) -> TableSpec:
     return TableSpec("quality-criteria", f"Критерии качества медицинской помощи — {u.name}",
                      f"{p.label}. Случай считается в месяце, когда закрылось окно критерия; балл: выполнено — 1, не "
                      "выполнено с записанной причиной — 0,5, не выполнено — 0. Не оценивается случай пациента, "
-                     "снятого с наблюдения до закрытия окна из-за смерти или выбытия", cols, records, _base(u, p))
+                     "снятого с наблюдения до закрытия окна из-за смерти или выбытия", cols, records, base_params(u, p))
 
 
 def _disease_score(df: pd.DataFrame, disease: str | None):
     codes = [c.code for c in R.CRITERIA if disease is None or c.disease == disease]
     g = df[df["criterion"].isin(codes)]
-    return _pct(g["score"].sum(), g["cases"].sum()) if len(g) else None
+    return pct(g["score"].sum(), g["cases"].sum()) if len(g) else None
 
 
 @table("quality-units")
@@ -320,7 +308,7 @@ def quality_units_table(params: dict, scope) -> TableSpec:
             text_col("note", "Примечание")]
     return TableSpec("quality-units", f"Качество помощи по {PLURAL_CHILDREN.get(child or '', 'единицам')} — {u.name}",
                      f"{p.label}. Балл — сумма баллов случаев на их число × 100; сначала худшие", cols, records,
-                     _base(u, p))
+                     base_params(u, p))
 
 
 @table("quality-criterion-units")
@@ -341,7 +329,7 @@ def criterion_units_table(params: dict, scope) -> TableSpec:
                      f"«{c.name}» по {PLURAL_CHILDREN.get(child or '', 'единицам')} — {u.name}",
                      f"{p.label}. {c.disease} (МКБ-10 {c.icd_text}), {c.window_text}; сначала худшие, единицы с "
                      f"малым числом случаев — в конце", [_name_col(child), *QUALITY_COLS, text_col("note", "Примечание")],
-                     records, {**_base(u, p), "criterion": c.code})
+                     records, {**base_params(u, p), "criterion": c.code})
 
 
 def result_param(params: dict) -> str:
@@ -380,7 +368,7 @@ def cases_table(params: dict, scope) -> TableSpec:
             num_col("score", "Балл", 1)]
     return TableSpec("quality-cases", f"«{c.name}»: {CASE_FILTERS[result]} — {u.name}",
                      f"{p.label}; случаи, окно которых закрылось в периоде. {c.disease} (МКБ-10 {c.icd_text}), "
-                     f"{c.window_text}", cols, records, {**_base(u, p), "criterion": c.code, "result": result})
+                     f"{c.window_text}", cols, records, {**base_params(u, p), "criterion": c.code, "result": result})
 
 
 def _case_record(r: dict) -> dict:
@@ -398,7 +386,7 @@ def _volume_record(g: pd.DataFrame) -> dict:
     for k in RM.VOLUMES:
         plan = float(g.at[k, "plan_month"]) if k in g.index else 0.0
         fact = float(g.at[k, "fact"]) if k in g.index else 0.0
-        rec |= {f"{k}_plan": round(plan), f"{k}_fact": int(fact), f"{k}_pct": _pct(fact, plan)}
+        rec |= {f"{k}_plan": round(plan), f"{k}_fact": int(fact), f"{k}_pct": pct(fact, plan)}
     return rec
 
 
@@ -429,7 +417,7 @@ def volume_units_table(params: dict, scope) -> TableSpec:
     title = f"Объёмы помощи против плана по {PLURAL_CHILDREN.get(child or '', 'единицам')} — {u.name}" if not own \
         else f"Объёмы помощи против плана — {u.name}"
     return TableSpec("vol-units", title, f"{p.label}. План периода — годовой план / 12 × число месяцев; сначала "
-                     "отстающие по посещениям", [_name_col(child, own), *_volume_cols()], records, _base(u, p))
+                     "отстающие по посещениям", [_name_col(child, own), *_volume_cols()], records, base_params(u, p))
 
 
 @table("vol-months")
@@ -446,7 +434,7 @@ def volume_months_table(params: dict, scope) -> TableSpec:
         rec = {"month": fmt.month_name(pd.Timestamp(month).date()), **_volume_record(g)}
         for k in RM.VOLUMES:
             cum[k] += rec[f"{k}_fact"]
-            rec[f"{k}_cum_pct"] = _pct(cum[k], plan_year[k])
+            rec[f"{k}_cum_pct"] = pct(cum[k], plan_year[k])
         records.append(rec)
     cols = [text_col("month", "Месяц")]
     for k, name in RM.VOLUMES.items():
@@ -454,7 +442,7 @@ def volume_months_table(params: dict, scope) -> TableSpec:
                  num_col(f"{k}_pct", f"{name}: выполнение, %", 1),
                  num_col(f"{k}_cum_pct", f"{name}: с начала года, % годового плана", 1)]
     return TableSpec("vol-months", f"Объёмы помощи по месяцам {year} года — {u.name}",
-                     "План месяца — годовой план / 12", cols, records, _base(u, p))
+                     "План месяца — годовой план / 12", cols, records, base_params(u, p))
 
 
 # ---------------------------------------------------------------- the declarations as documentation

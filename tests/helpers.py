@@ -33,3 +33,18 @@ def contract_columns(db: Database) -> dict[str, set[str]]:
                                         "WHERE table_schema = current_schema()")):
             out.setdefault(t, set()).add(col)
     return out
+
+
+def earlier_contract(db: Database, without_tables, without_columns, as_view: str | None = None) -> None:
+    """The contract as an earlier release declared it: the current one without some tables and columns. With
+    ``as_view``, that table is kept as ``rmis_<name>`` and shown through a view of its name (an RMIS mapping)."""
+    meta = sa.MetaData()
+    for t in schema.metadata.sorted_tables:
+        if t.name in without_tables:
+            continue
+        name = f"rmis_{t.name}" if t.name == as_view else t.name
+        sa.Table(name, meta, *[c._copy() for c in t.columns if (t.name, c.name) not in without_columns])
+    with db.engine.begin() as c:
+        meta.create_all(c)
+        if as_view:
+            c.execute(sa.text(f"CREATE VIEW {as_view} AS SELECT * FROM rmis_{as_view}"))

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 
 from data_access import app_schema, migrations
 from tests.conftest import create_users, login
-from tests.helpers import contract_columns
+from tests.helpers import contract_columns, earlier_contract
 from tests.legacy import app_schema_r24 as r24
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -214,17 +214,7 @@ REGISTER_TABLES = ("dispensary_observation", "lab_result", "instrumental_study",
 
 def contract_before_0004(db, episode_as_view: bool = False) -> None:
     """The contract as release 0003 declared it: without care_episode.outcome and the register tables."""
-    from data_access import schema as s
-    meta = sa.MetaData()
-    for t in s.metadata.sorted_tables:
-        if t.name in REGISTER_TABLES:
-            continue
-        name = "rmis_care_episode" if (episode_as_view and t.name == "care_episode") else t.name
-        sa.Table(name, meta, *[c._copy() for c in t.columns if (t.name, c.name) not in REGISTER_COLUMNS])
-    with db.engine.begin() as c:
-        meta.create_all(c)
-        if episode_as_view:
-            c.execute(sa.text("CREATE VIEW care_episode AS SELECT * FROM rmis_care_episode"))
+    earlier_contract(db, REGISTER_TABLES, REGISTER_COLUMNS, "care_episode" if episode_as_view else None)
 
 
 def test_migration_0004_brings_a_0003_contract_up_to_date(empty_db):

@@ -15,7 +15,7 @@ from data_access import migrations
 from data_access import prevention as P
 from data_access import schema as s
 from data_access.scope import Scope, ScopeError
-from tests.helpers import contract_columns
+from tests.helpers import contract_columns, earlier_contract
 
 AS_OF = dt.date(2026, 9, 15)
 D = dt.date
@@ -476,16 +476,8 @@ NEW_COLUMNS = {("patient", "area_doctor_id"), ("dispensary_exam", "stage2_result
 
 def old_contract(db, patient_as_view: bool = False) -> None:
     """The contract as the previous release declared it: without the new columns and tables."""
-    meta = sa.MetaData()
-    for t in s.metadata.sorted_tables:
-        if t.name in ("vaccination_exemption", "prevention_plan_band"):
-            continue
-        name = "rmis_patient" if (patient_as_view and t.name == "patient") else t.name
-        sa.Table(name, meta, *[c._copy() for c in t.columns if (t.name, c.name) not in NEW_COLUMNS])
-    with db.engine.begin() as c:
-        meta.create_all(c)
-        if patient_as_view:
-            c.execute(sa.text("CREATE VIEW patient AS SELECT * FROM rmis_patient"))
+    earlier_contract(db, ("vaccination_exemption", "prevention_plan_band"), NEW_COLUMNS,
+                     "patient" if patient_as_view else None)
 
 
 def test_migration_0003_brings_an_old_contract_up_to_date(empty_db):
