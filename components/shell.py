@@ -89,23 +89,35 @@ def _menu_label(page: dict, user):
     return page["menu"]
 
 
+def _menu_href(page: dict, user) -> str:
+    """Where a menu entry leads: the effective contract opens on the heads of organisations for roles that do not
+    see the staff's scores (the committee, district heads)."""
+    from security.roles import ROLES
+    if page["path"] == "/contract" and user is not None and not ROLES[user.role].contract_staff:
+        return "/contract/heads"
+    return page["path"]
+
+
 def navbar(user) -> dbc.Navbar:
     from security.roles import ROLE_NAMES
     from security.web import csrf_token
     pages = sorted((p for p in dash.page_registry.values() if p.get("menu") and page_allowed(p, user)),
                    key=lambda p: p.get("order", 50))
-    main = [dbc.NavItem(dbc.NavLink(_menu_label(p, user), href=p["path"],
+    main = [dbc.NavItem(dbc.NavLink(_menu_label(p, user), href=_menu_href(p, user),
                                     active="partial" if p["path"] != "/" else "exact", id=f"nav-{p['module']}"))
             for p in pages if p.get("order", 50) < 80]
     admin = [dbc.DropdownMenuItem(p["menu"], href=p["path"]) for p in pages if p.get("order", 50) >= 80]
     right = []
     if user is not None:
-        items = admin + ([dbc.DropdownMenuItem(divider=True)] if admin else []) + [
+        # the role inside the menu, not on it: the toggle carries only the name, so the bar fits at 1400 px
+        items = [dbc.DropdownMenuItem(ROLE_NAMES[user.role], header=True, id="user-role"),
+                 dbc.DropdownMenuItem(divider=True)]
+        items += admin + ([dbc.DropdownMenuItem(divider=True)] if admin else []) + [
             html.Form([dcc.Input(type="hidden", name="csrf_token", value=csrf_token(), id="logout-csrf"),
                        html.Button("Выйти", type="submit", className="dropdown-item", id="logout-button")],
                       method="POST", action="/logout")]
-        right.append(dbc.DropdownMenu(items, label=f"{user.full_name} · {ROLE_NAMES[user.role]}", nav=True,
-                                      align_end=True, id="user-menu"))
+        right.append(dbc.DropdownMenu(items, label=user.full_name, nav=True, align_end=True, id="user-menu",
+                                      toggle_class_name="text-truncate", toggle_style={"maxWidth": "16rem"}))
     # Below NAV_EXPAND the menu folds behind a toggler, so that the user menu with «Выйти» is never cut off
     # and no page scrolls sideways on a 1280 or 1024 px screen.
     return dbc.Navbar(

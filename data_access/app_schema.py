@@ -1,5 +1,5 @@
-"""The application's own tables: users, API tokens, the audit log, targets, control tasks, the refresh log and
-the invitation statuses of the prevention worklist.
+"""The application's own tables: users, API tokens, the audit log, targets, control tasks, the refresh log,
+the invitation statuses of the prevention worklist and the effective contract's schemes and dispute marks.
 
 Unlike the contract tables (replaced by ``demo-data``), these hold what people saved and are
 never dropped by data loads.
@@ -184,6 +184,34 @@ invitation_event = sa.Table(
     sa.Column("comment", String(400), nullable=True),
     sa.Column("set_at", DateTime, nullable=False),
     sa.Column("set_by", String(64), nullable=False),
+)
+
+# The effective contract's schemes (issue 20): every version of a scheme as its TOML text, never updated or
+# deleted; the version in force for a period is the latest with valid_from on or before its first day.
+contract_scheme = sa.Table(
+    "contract_scheme", app_metadata,
+    sa.Column("scheme_code", String(32), primary_key=True),
+    sa.Column("version", Integer, primary_key=True, autoincrement=False),  # 1, 2, … per scheme
+    sa.Column("valid_from", Date, nullable=False),
+    sa.Column("body", Text, nullable=False),
+    sa.Column("author", String(64), nullable=False),
+    sa.Column("created_at", DateTime, nullable=False),
+    sa.Column("comment", String(400), nullable=True),
+)
+
+# Disagreement with a person's score for a period («не согласен»), append-only: the current state of
+# (organisation, personnel number, period) is its latest mark (the largest id).
+contract_mark = sa.Table(
+    "contract_mark", app_metadata,
+    _id("mark_id", "contract_mark_id_seq"),
+    sa.Column("mo_id", Integer, nullable=False, index=True),
+    sa.Column("personnel_no", String(16), nullable=False),
+    sa.Column("period", String(12), nullable=False),      # 2026-10, 2026-Q3
+    sa.Column("criterion", String(32), nullable=True),    # the criterion disputed; empty: the whole score
+    sa.Column("state", String(12), nullable=False),       # disagree, resolved
+    sa.Column("comment", String(1000), nullable=False),
+    sa.Column("author", String(64), nullable=False),
+    sa.Column("created_at", DateTime, nullable=False),
 )
 
 _ready: set[str] = set()

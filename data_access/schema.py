@@ -12,6 +12,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy import BigInteger, Boolean, Date, DateTime, Float, Integer, SmallInteger, String
 
+from core import contract_data as K
+
 metadata = sa.MetaData()
 
 
@@ -494,6 +496,104 @@ volume_plan = T(
     mapping="Годовой план по МО и виду объёма.",
 )
 
+# ---------------------------------------------------------------- the effective contract
+employment = T(
+    "employment",
+    C("assignment_id", Integer, "Код назначения", primary_key=True, autoincrement=False),
+    C("personnel_no", String(16), "Табельный номер (в МО); у одного работника один номер во всех его назначениях в МО"),
+    C("full_name", String(120), "ФИО работника (в демо-данных вымышленные)"),
+    C("doctor_id", Integer, "Врач (код в doctor), чьи клинические данные оцениваются; пусто — руководитель или "
+      "работник без врачебного приёма", nullable=True),
+    C("mo_id", Integer, "МО"),
+    C("dept_id", Integer, "Отделение; пусто — администрация", nullable=True),
+    C("position", String(24), "Должность по эффективному контракту: " + K.codes_text(K.POSITIONS)),
+    C("rate", Float, "Ставка (1,0; 0,5; 0,25)"),
+    C("start_date", Date, "Первый день работы в должности"),
+    C("end_date", Date, "Последний день работы в должности (включительно); пусто — работает", nullable=True),
+    doc="Кадровые назначения: кто, в какой МО, должности и на какой ставке работал с какого по какой день "
+        "(эффективный контракт оценивает работника за дни назначения).",
+    source="Кадровая подсистема РМИС (приказы о приёме, переводе и увольнении), ФРМР",
+    mapping="Одна строка на назначение; перевод — конец прежнего назначения накануне и новое с тем же табельным "
+            "номером; назначения одного работника не пересекаются.",
+)
+
+doctor_plan = T(
+    "doctor_plan",
+    C("month", Date, "Месяц плана (первое число)"),
+    C("doctor_id", Integer, "Врач"),
+    C("mo_id", Integer, "МО, где план выполняется"),
+    C("visits_planned", Integer, "Плановое число посещений врача в месяце"),
+    doc="План-задание врачам амбулаторного приёма: посещения на месяц.",
+    source="План-задание МО (распределение объёмов ТП ОМС по врачам приказом главного врача)",
+    mapping="Одна строка на врача, МО и месяц.",
+    kind="fact",
+)
+
+complaint = T(
+    "complaint",
+    C("complaint_id", BigInteger, "Код обращения (уникален)"),
+    C("received_date", Date, "Дата поступления"),
+    C("mo_id", Integer, "МО, на которую поступила жалоба"),
+    C("doctor_id", Integer, "Врач, на которого жалоба; пусто — на организацию в целом", nullable=True),
+    C("justified", Boolean, "Признана обоснованной (true) или необоснованной (false); пусто — на рассмотрении",
+      nullable=True),
+    C("topic", String(24), "Тема: " + K.codes_text(K.COMPLAINT_TOPICS)),
+    doc="Жалобы граждан на медицинскую помощь и их итог рассмотрения.",
+    source="Журнал обращений граждан МО и Комитета по здравоохранению (письменные, электронные, через портал)",
+    mapping="Одна строка на жалобу; итог — по заключению комиссии.",
+    kind="fact",
+)
+
+patient_survey = T(
+    "patient_survey",
+    C("response_id", BigInteger, "Код анкеты (уникален)"),
+    C("answered_date", Date, "Дата заполнения"),
+    C("mo_id", Integer, "МО"),
+    C("doctor_id", Integer, "Врач, после приёма которого заполнена анкета"),
+    C("satisfied", Boolean, "Пациент удовлетворён оказанной помощью"),
+    doc="Анкетирование пациентов после приёма (удовлетворённость медицинской помощью).",
+    source="Анкетирование на портале «Здоровье петербуржца», в инфоматах и по SMS после приёма",
+    mapping="Одна строка на заполненную анкету; удовлетворён — ответ «удовлетворён» или «скорее удовлетворён».",
+    kind="fact",
+)
+
+cancer_case = T(
+    "cancer_case",
+    C("case_id", BigInteger, "Код случая (уникален)"),
+    C("patient_id", BigInteger, "Пациент"),
+    C("diagnosis_date", Date, "Дата установления диагноза"),
+    C("icd10", String(6), "Диагноз МКБ-10 (злокачественное новообразование C00–C97)"),
+    C("stage", SmallInteger, "Стадия при установлении диагноза (1–4); пусто — не установлена", nullable=True),
+    C("mo_id", Integer, "МО, установившая диагноз"),
+    doc="Впервые выявленные злокачественные новообразования (для запущенности: IV стадия, III — при визуальных "
+        f"локализациях {K.VISUAL_SITES_TEXT}).",
+    source="Популяционный канцер-регистр (извещения о больном с впервые установленным диагнозом, форма № 090/у)",
+    mapping="Одна строка на впервые выявленное новообразование.",
+    kind="fact",
+)
+
+salary = T(
+    "salary",
+    C("month", Date, "Месяц (первое число)"),
+    C("mo_id", Integer, "МО"),
+    C("staff_group", String(12), "Категория персонала: " + K.codes_text(K.STAFF_GROUPS)),
+    C("avg_salary", Float, "Средняя начисленная заработная плата за месяц, руб."),
+    C("headcount", Float, "Среднесписочная численность за месяц, человек"),
+    doc="Средняя заработная плата персонала МО по категориям за месяц.",
+    source="Мониторинг заработной платы работников здравоохранения (форма ЗП-здрав), бухгалтерия МО",
+    mapping="Одна строка на МО, категорию персонала и месяц.",
+    kind="fact",
+)
+
+regional_wage = T(
+    "regional_wage",
+    C("month", Date, "Месяц (первое число)", primary_key=True),
+    C("avg_wage", Float, "Среднемесячная начисленная заработная плата в Санкт-Петербурге, руб."),
+    doc="Средняя заработная плата в регионе (база соотношения зарплаты медицинских работников).",
+    source="Петростат (среднемесячная начисленная заработная плата работников организаций)",
+    mapping="Одна строка на месяц, по мере публикации.",
+)
+
 FACT_TABLES = [t for t in metadata.sorted_tables if t.info["kind"] == "fact"]
 
 # The date that places a fact row in a month: the column the marts group the table by, the period the
@@ -503,7 +603,8 @@ MONTH_COLUMNS = {
     "emd_document": "created_at", "pregnancy": "registered_date", "pregnancy_visit": "visit_date",
     "dispensary_exam": "stage1_end", "vaccination": "vacc_date", "cancer_screening": "test_date",
     "vaccination_exemption": "start_date", "dispensary_observation": "start_date", "lab_result": "taken_date",
-    "instrumental_study": "study_date", "prescription": "rx_date",
+    "instrumental_study": "study_date", "prescription": "rx_date", "doctor_plan": "month", "complaint": "received_date",
+    "patient_survey": "answered_date", "cancer_case": "diagnosis_date", "salary": "month",
 }
 REFERENCE_TABLES = [t for t in metadata.sorted_tables if t.info["kind"] == "reference"]
 CONTRACT_TABLES = list(metadata.sorted_tables)
@@ -520,4 +621,6 @@ PG_INDEXES = [
     ("dispensary_observation", ["patient_id"]), ("dispensary_observation", ["start_date"]),
     ("lab_result", ["patient_id", "taken_date"]), ("instrumental_study", ["patient_id", "study_date"]),
     ("prescription", ["patient_id", "rx_date"]), ("care_episode", ["patient_id"]),
+    ("doctor_plan", ["month"]), ("complaint", ["received_date"]), ("patient_survey", ["answered_date"]),
+    ("cancer_case", ["diagnosis_date"]), ("salary", ["month"]), ("employment", ["doctor_id"]),
 ]

@@ -269,6 +269,24 @@ def children(ctx: Context) -> pd.DataFrame:
     return out.drop(columns="_tier").reset_index(drop=True)
 
 
+@cached(timeout=600)
+def frame(code: str, level: str, period: Period, parent: int | None = None, scope: Scope = CITY) -> pd.DataFrame:
+    """The raw values of every unit with data at ``level`` under ``parent`` for one period.
+
+    Unlike ``children`` it keeps units that the reference lists do not name under this parent (a doctor who
+    moved to another organisation still has his rows at the first one) and carries no comparisons.
+
+    Returns:
+        unit_id, numerator, denominator, value, few (too few observations to judge).
+    """
+    ind = check(Context(code, level, period, parent, scope))
+    where = dict(parent_level=U.PARENT_LEVEL[level], parent_id=parent, scope=scope)
+    out = _period_frames(ind, level, {"cur": _available(period, data_span())}, **where)["cur"]
+    out = out.reindex(columns=FRAME_COLS).reset_index(drop=True)
+    out["few"] = few_observations(ind, out["denominator"])
+    return out
+
+
 def few_observations(ind: Indicator, denominator: pd.Series) -> pd.Series:
     """Whether each value rests on fewer observations than the indicator's declared minimum."""
     if not ind.min_denominator:

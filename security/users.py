@@ -156,7 +156,7 @@ def _validate_place(db: Database, role: str, district_id, mo_id):
         return int(district_id), None
     if scope == "mo":
         if mo_id is None:
-            raise UserError("Для руководителя МО укажите организацию (--mo)")
+            raise UserError(f"Для роли «{ROLES[role].name}» укажите организацию (--mo)")
         district = store.mo_district(db, mo_id)
         if district is None:
             raise UserError(f"Организации с кодом {mo_id} нет")
@@ -220,12 +220,14 @@ def ensure_demo_users(app) -> list[tuple[str, str, str]] | None:
             ("chair", "Руководитель комитета", "committee", None, None),
             ("kolpino", "Руководитель Колпинского района", "district", kolp, None),
             ("glavvrach", f"Главный врач ({mo_name})", "mo", None, mo_id),
-            ("analyst", "Аналитик МИАЦ", "analyst", None, None)]
+            ("analyst", "Аналитик МИАЦ", "analyst", None, None),
+            ("kadry", f"Кадровая служба ({mo_name})", "hr", None, mo_id),
+            ("kadry_kz", "Кадровая служба комитета", "hr_committee", None, None)]
     made = []
     for login, name, role, d, m in plan:
         pw = generate_password()
         create(db, login=login, full_name=name, role=role, password=pw, district_id=d, mo_id=m, by="demo")
-        made.append((login, ROLES[role].name + (f" ({name})" if role in ("district", "mo") else ""), pw))
+        made.append((login, ROLES[role].name + (f" ({name})" if role in ("district", "mo", "hr") else ""), pw))
     path = app.extensions["iam"]["config"].instance_dir / "demo-users.txt"
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # readable only by its owner

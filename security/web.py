@@ -18,6 +18,8 @@ PUBLIC_PREFIXES = ("/assets/", "/_dash-component-suites/", "/login", "/_favicon.
                    "/healthz", "/readyz")
 STATE_CHANGING = {"POST", "PUT", "PATCH", "DELETE"}
 CSRF_COOKIE = "_csrf_token"  # dash-renderer copies this cookie into the X-CSRFToken header
+# where a role lands after signing in when no page was asked for (``next``); others land on the home page
+LANDING = {"hr": "/contract", "hr_committee": "/contract/heads"}
 
 LOGIN_PAGE = """<!doctype html>
 <html lang="ru"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
@@ -186,6 +188,8 @@ def init_app(app: Flask) -> None:
             return render_template_string(LOGIN_PAGE, **ctx), 401
         user, stored = found
         nxt = ctx["next"]
+        if nxt == "/":  # no page asked for: the role's own first page (the HR departments: the effective contract)
+            nxt = LANDING.get(user.role, "/")
         session.clear()  # a fresh session (and CSRF token) on every sign-in
         login_user(user, remember=request.form.get("remember") == "1",
                    duration=dt.timedelta(days=14))

@@ -16,6 +16,7 @@ from data_access.setup import create_contract, create_pg_indexes
 from data_access.workcal import WorkCalendar
 
 from .activity import ActivityGenerator
+from .contract import Contract
 from .programs import pregnancies, prevention, vaccinations
 from .registers import Registers
 from .structure import build_patients, build_structure, district_population
@@ -97,7 +98,7 @@ def generate(db: Database, *, scale: float, seed: int, months: int, end_month: d
     def load(table: sa.Table, df: pd.DataFrame):
         summary.rows[table.name] = summary.rows.get(table.name, 0) + bulk_load(db, table, df)
 
-    steps = months + 7
+    steps = months + 8
     progress("Справочники и структура", 0, steps)
     create_contract(db, drop=True)
     cal = WorkCalendar(dt.date(start.year - 8, 1, 1), dt.date(end.year + 1, 12, 31))
@@ -118,6 +119,7 @@ def generate(db: Database, *, scale: float, seed: int, months: int, end_month: d
     load(schema.patient, patients)
     load(schema.district_population, district_population(patients, list(range(start.year, end.year + 1))))
     reg = Registers(st, patients, scale, seed, start, end)  # the registers' deaths: nobody is seen after his death
+    contract = Contract(st, patients, seed, start, end)
     progress("Беременности", 2, steps)
     preg, pvis = pregnancies(st, patients, scale, seed, start, end)
     load(schema.pregnancy, preg)
@@ -147,6 +149,7 @@ def generate(db: Database, *, scale: float, seed: int, months: int, end_month: d
         visits = pd.concat([ep["outpatient"]["visits"], prev["visits"]], ignore_index=True)
         load(schema.visit, visits)
         reg.month_events(month, episodes, visits)
+        contract.month_events(month, episodes, visits)
         load(schema.emd_document, docs)
         book, slots = gen.bookings(month, ids)
         load(schema.booking, book)
@@ -163,10 +166,13 @@ def generate(db: Database, *, scale: float, seed: int, months: int, end_month: d
                                            & reg.alive_on(screening["patient_id"], screening["test_date"])])
     load(schema.vaccination, vacc[reg.alive_on(vacc["patient_id"], vacc["vacc_date"])])
     load(schema.volume_plan, reg.volume_plan(months))
-    progress("Расписание на будущий месяц", 5 + months, steps)
+    progress("Эффективный контракт: назначения, планы, жалобы, анкеты, канцер-регистр, зарплата", 5 + months, steps)
+    for name, df in contract.finish().items():
+        load(schema.metadata.tables[name], df)
+    progress("Расписание на будущий месяц", 6 + months, steps)
     _, future = gen.bookings(add_months(end_month, 1), ids, future=True)
     load(schema.slot, future)
-    progress("Индексы", 6 + months, steps)
+    progress("Индексы", 7 + months, steps)
     create_pg_indexes(db)
     summary.seconds = time.time() - t0
     progress("Готово", steps, steps)

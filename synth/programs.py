@@ -26,6 +26,9 @@ def _pick(rng, ids: np.ndarray, n: int, weights=None) -> np.ndarray:
     return rng.choice(ids, size=n, p=p)
 
 
+AREA_DOCTOR_EXAMS = 0.7  # the share of dispensary exams that the участок doctor concludes
+
+
 def _doctors_of(st: Structure, mo_ids: np.ndarray, spec_codes: list[str], rng) -> np.ndarray:
     """A random doctor of the given specialties in each organisation (0 where none)."""
     doc = st.doctor
@@ -254,6 +257,13 @@ def prevention(st: Structure, patients: pd.DataFrame, scale: float, seed: int, s
     ex["doctor_id"] = _doctors_of(st, ex["mo_id"].to_numpy(), ["prevention"], rng)
     missing = ex["doctor_id"].to_numpy() == 0
     ex.loc[missing, "doctor_id"] = _doctors_of(st, ex["mo_id"].to_numpy()[missing], ["therapist", "pediatrician"], rng)
+    # stage 1 ends with the участок doctor's examination (order 404н): most exams of a patient at his own
+    # organisation are his. A stream of its own, so that every other draw stays as it was.
+    idx = ex["patient_idx"].to_numpy()
+    area = patients["area_doctor_id"].fillna(0).to_numpy().astype(np.int64)[idx]
+    own = (area > 0) & (attach[idx] == ex["mo_id"].to_numpy())
+    own &= rng_for(seed, "prevention-area-doctor").random(len(ex)) < AREA_DOCTOR_EXAMS
+    ex.loc[own, "doctor_id"] = area[own]
     screening = _cancer_screening(ex, birth_year, female, completion, rng, calendar, t_end)
     return plan, plan_band, ex, screening
 

@@ -137,6 +137,8 @@ USERS = {  # login: (role, district name, organisation index in that district)
     "admin": ("admin", None), "chair": ("committee", None), "analyst": ("analyst", None),
     "kolpino": ("district", "Колпинский"), "nevsky": ("district", "Невский"),
     "glavvrach": ("mo", "Колпинский"),
+    # the effective contract's HR departments: of the same polyclinic as «glavvrach», and of the committee
+    "kadry": ("hr", "Колпинский"), "kadry_kz": ("hr_committee", None),
 }
 
 
@@ -150,7 +152,7 @@ def create_users(db: Database) -> dict:
     for login, (role, dname) in USERS.items():
         d = dist.get(dname)
         mo = None
-        if role == "mo":
+        if role in ("mo", "hr"):
             with db.engine.connect() as c:
                 mo = c.execute(sa.select(schema.mo.c.mo_id).where(schema.mo.c.district_id == d,
                                                                    schema.mo.c.kind == "adult_polyclinic")

@@ -1,6 +1,8 @@
 """Small helpers shared by tests."""
 from __future__ import annotations
 
+import contextlib
+
 import pandas as pd
 import sqlalchemy as sa
 
@@ -48,3 +50,17 @@ def earlier_contract(db: Database, without_tables, without_columns, as_view: str
         meta.create_all(c)
         if as_view:
             c.execute(sa.text(f"CREATE VIEW {as_view} AS SELECT * FROM rmis_{as_view}"))
+
+
+@contextlib.contextmanager
+def hand_made(dbs, tmp_path_factory, build, name: str):
+    """A new database filled by ``build(db)`` and an app on it with its context pushed: a module's hand-made
+    fixture (``with hand_made(...) as db: yield db``)."""
+    from app import create_app
+    from tests.conftest import make_config
+    db = Database(dbs.url(dbs.new()))
+    build(db)
+    app = create_app(make_config(db.url, tmp_path_factory.mktemp(name), login_failure_delay=0))
+    with app.app_context():
+        yield db
+    db.dispose()

@@ -65,7 +65,9 @@ def test_contract_rules_are_generated_from_the_schema():
                     "pregnancy_visit": [], "dispensary_exam": ["exam_id"], "vaccination": ["vacc_id"],
                     "cancer_screening": ["screening_id"], "vaccination_exemption": ["exemption_id"],
                     "dispensary_observation": ["obs_id"], "lab_result": ["result_id"],
-                    "instrumental_study": ["study_id"], "prescription": ["rx_id"]}
+                    "instrumental_study": ["study_id"], "prescription": ["rx_id"], "doctor_plan": [],
+                    "complaint": ["complaint_id"], "patient_survey": ["response_id"], "cancer_case": ["case_id"],
+                    "salary": []}
     assert set(importer.MONTH_COLUMNS) == {t.name for t in schema.FACT_TABLES}
     for t in schema.CONTRACT_TABLES:
         sch = importer.pandera_schema(t)

@@ -26,7 +26,7 @@ def test_registry_declares_enough_indicators_in_every_group():
     assert len(reg.indicators) >= 16
     groups = reg.by_group()
     assert set(groups) == {"access", "prevention", "vaccination", "screening", "emk", "maternity", "morbidity", "load",
-                           "registers", "quality", "volumes"}
+                           "registers", "quality", "volumes", "contract"}
     assert all(groups[g] for g in groups)
     for ind in reg:
         assert ind.method and ind.name and ind.unit and ind.levels

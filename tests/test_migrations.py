@@ -210,11 +210,13 @@ def test_a_backup_restores_into_a_rebuilt_database_with_everything(city_copy, db
 # ---------------------------------------------------------------- migration 0004 (registers, issue 19)
 REGISTER_COLUMNS = {("care_episode", "outcome")}
 REGISTER_TABLES = ("dispensary_observation", "lab_result", "instrumental_study", "prescription", "volume_plan")
+CONTRACT_TABLES = ("employment", "doctor_plan", "complaint", "patient_survey", "cancer_case", "salary", "regional_wage")
 
 
 def contract_before_0004(db, episode_as_view: bool = False) -> None:
-    """The contract as release 0003 declared it: without care_episode.outcome and the register tables."""
-    earlier_contract(db, REGISTER_TABLES, REGISTER_COLUMNS, "care_episode" if episode_as_view else None)
+    """The contract as release 0003 declared it: without care_episode.outcome, the register tables and the
+    effective contract's tables (0005)."""
+    earlier_contract(db, REGISTER_TABLES + CONTRACT_TABLES, REGISTER_COLUMNS, "care_episode" if episode_as_view else None)
 
 
 def test_migration_0004_brings_a_0003_contract_up_to_date(empty_db):
@@ -271,5 +273,51 @@ def test_migration_0004_leaves_a_view_mapped_contract_and_an_app_only_database(e
         migrations.upgrade(bare)
         cols = contract_columns(bare)
         assert "app_user" in cols and not set(REGISTER_TABLES) & set(cols) and "care_episode" not in cols
+    finally:
+        bare.dispose()
+
+
+# ---------------------------------------------------------------- migration 0005 (the effective contract, issue 20)
+def test_migration_0005_adds_the_contract_tables_to_a_0004_contract(empty_db, dbs):
+    from data_access import schema as s
+    db = empty_db
+    earlier_contract(db, CONTRACT_TABLES, set(), "visit")  # the visits mapped onto an RMIS with a view
+    migrations.upgrade(db, "0004")
+    with db.engine.begin() as c:
+        c.execute(sa.text("INSERT INTO mo (mo_id, name, short_name, kind, district_id, is_state, has_attachment, oid) "
+                          "VALUES (101, 'МО', 'МО', 'adult_polyclinic', 1, true, true, '1')"))
+    cols = contract_columns(db)
+    assert not set(CONTRACT_TABLES) & set(cols) and "visit" in cols
+    assert migrations.state(db) == "outdated"
+    before, after = migrations.upgrade(db)
+    assert (before, after) == ("0004", migrations.head())
+    cols = contract_columns(db)
+    for name in CONTRACT_TABLES:
+        assert cols[name] == set(s.metadata.tables[name].c.keys()), name
+    with db.engine.connect() as c:  # the existing rows are kept; the new tables read as declared, empty
+        assert c.execute(sa.select(s.mo.c.mo_id)).scalars().all() == [101]
+        for name in CONTRACT_TABLES:
+            assert c.execute(sa.select(sa.func.count()).select_from(s.metadata.tables[name])).scalar() == 0
+        if not db.is_duckdb:  # PostgreSQL: the new tables' indexes
+            idx = set(c.execute(sa.text("SELECT indexname FROM pg_indexes WHERE schemaname = current_schema()"))
+                      .scalars())
+            want = {f"ix_{t}_{'_'.join(cols_)}" for t, cols_ in s.PG_INDEXES if t in CONTRACT_TABLES}
+            assert want and want <= idx, want - idx
+    # down and up again: the tables stay (they are data)
+    from alembic import command
+    with db.write() as c:
+        cfg = migrations._config()
+        cfg.attributes["connection"] = c
+        command.downgrade(cfg, "0004")
+    assert set(CONTRACT_TABLES) <= set(contract_columns(db)) and migrations.current(db) == "0004"
+    migrations.upgrade(db)
+    assert migrations.state(db) == "current"
+    # a database of the application's tables only gets no contract tables
+    from data_access.db import Database
+    bare = Database(dbs.url(dbs.new()))
+    try:
+        migrations.upgrade(bare)
+        cols = contract_columns(bare)
+        assert "app_user" in cols and not set(CONTRACT_TABLES) & set(cols)
     finally:
         bare.dispose()

@@ -23,7 +23,7 @@ from data_access.marts.sql import Window
 from data_access.scope import CITY, Scope, ScopeError
 from data_access.setup import create_contract
 from data_access.workcal import calendar_frame
-from tests.conftest import make_config
+from tests.helpers import hand_made
 
 D = dt.date
 MO1, MO2 = 10, 20            # district 1 (Альфа), district 2 (Бета)
@@ -164,13 +164,8 @@ def build(db: Database) -> None:
 @pytest.fixture(scope="module")
 def fx(dbs, tmp_path_factory):
     """The hand-made database with marts built, and an app on it (its context pushed)."""
-    from app import create_app
-    db = Database(dbs.url(dbs.new()))
-    build(db)
-    app = create_app(make_config(db.url, tmp_path_factory.mktemp("registers"), login_failure_delay=0))
-    with app.app_context():
+    with hand_made(dbs, tmp_path_factory, build, "registers") as db:
         yield db
-    db.dispose()
 
 
 def mart(db, name, **where) -> pd.DataFrame:

@@ -1,6 +1,7 @@
 """Data scope, generated from the list of views (issue 13): every page, Dash callback, API endpoint and export,
 for each role with a data scope — committee and analyst (the city), a district manager (Колпинский), an MO head
-(one polyclinic of Колпинский).
+(one polyclinic of Колпинский), and the effective contract's HR departments: of that polyclinic (the MO head's scope
+without patient lists) and of the committee (the city).
 
 Nothing here is a hand-picked URL. The views come from the application itself:
 
@@ -20,17 +21,20 @@ Rules checked (docs/security.md): a unit outside the scope is refused (page: the
 ``forbidden`` is written; an answer for a unit inside the scope is not refused and names no unit outside it.
 A request *shape* (a page or endpoint with a parameter pattern at a level) is probed with a foreign unit only when
 the same shape works for an own unit of the person, or for the committee, so a page that simply has no
-«doctor» level is not counted as a missing refusal.
+«doctor» level is not counted as a missing refusal. A view refused by role (its default refused — for an API
+endpoint or an export, with a message other than the scope's «вне вашей области доступа»: patient lists, the
+effective contract's scores) is not for that person at all and is not probed.
 
 Names looked for (as whole token sequences, in every string of the answer: text, table rows, dropdown options,
-chart labels, stores): districts, organisations (short and full names) and doctors outside the scope. Allowed:
-for an MO head the name of his own district (a unit that contains his scope is visible as an aggregate:
-breadcrumbs, the district row, his district's total); a doctor's name that some doctor inside the scope also
-bears (the same name cannot tell the two apart); a one-word organisation name without a number («Здоровье») is
-looked for by its full name only, because the word also occurs in the product's own texts.
+chart labels, stores): districts, organisations (short and full names), doctors and other staff (the heads of
+organisations) outside the scope. Allowed: for an MO head the name of his own district (a unit that contains his
+scope is visible as an aggregate: breadcrumbs, the district row, his district's total); a doctor's name that some
+doctor inside the scope also bears (the same name cannot tell the two apart; so also for the staff); a one-word
+organisation name without a number («Здоровье») is looked for by its full name only, because the word also occurs
+in the product's own texts.
 
-Fixed choices: the four test users of tests/conftest.py; «another district» is Невский (conftest's second
-district head); the probed organisations are the MO head's polyclinic, the first other polyclinic of his district
+Fixed choices: the six test users of tests/conftest.py (one per role); «another district» is Невский (conftest's
+second district head); the probed organisations are the MO head's polyclinic, the first other polyclinic of his district
 and the first polyclinic of Невский, each with its first doctor, that doctor's department and specialty; four
 control tasks (on those three organisations and on Невский) are created through the API.
 
@@ -59,7 +63,9 @@ from tests.conftest import app_on_copy, csrf_header, login
 pytestmark = pytest.mark.parametrize("backend", ["duckdb"], indirect=True)
 
 # login of the test user of each role (tests/conftest.py USERS)
-ROLES = {"committee": "chair", "district": "kolpino", "mo": "glavvrach", "analyst": "analyst"}
+ROLES = {"committee": "chair", "district": "kolpino", "mo": "glavvrach", "analyst": "analyst",
+         # the effective contract's HR departments: one polyclinic (the MO head's, without patient lists), the city
+         "hr": "kadry", "hr_committee": "kadry_kz"}
 OTHER_DISTRICT = "Невский"  # the district of conftest's second district head: "another district" for everyone
 CHILD = {"district": "mo", "mo": "doctor"}          # the child level listed under a parent (level=…&parent=…)
 PARENT = {"mo": "district", "doctor": "mo", "dept": "mo", "spec": "mo"}
@@ -162,6 +168,9 @@ class World:
             self.depts = {r.dept_id: r for r in c.execute(sa.select(schema.department.c.dept_id, schema.department.c.mo_id,
                                                                      schema.department.c.name)).all()}
             self.specs = dict(c.execute(sa.select(schema.specialty.c.specialty_id, schema.specialty.c.name)).all())
+            # the people of the organisations' staff (the effective contract): doctors and the heads of organisations
+            self.staff = c.execute(sa.select(schema.employment.c.full_name, schema.employment.c.mo_id)
+                                   .distinct()).all()
         self.renders: dict = {}      # (login, path, search) → Answer of the page router
         self.answers: dict = {}      # (login, "GET", url) → Answer
         self.params: dict = {}       # API path → the unit parameters it takes
@@ -200,7 +209,7 @@ class World:
                 p.own = [K, *own.values(), nb["mo"]]
                 p.foreign = [N, *far.values()]
                 p.variants = [{"district": N, **far}]
-            elif role == "mo":
+            elif role in ("mo", "hr"):
                 p = Person(role, login_, self.kolp, own["mo"].id)
                 p.own = [K, *own.values()]
                 p.foreign = [*nb.values(), N, *far.values()]
@@ -234,6 +243,9 @@ class World:
         for d in self.doctors:
             ok = p.inside(Unit("doctor", d.doctor_id, d.mo_id, self.mos[d.mo_id].district_id, ()))
             (allowed.add(d.full_name) if ok else names.setdefault(d.full_name, "врач"))
+        for name, m in self.staff:  # a head of an organisation is a person of its staff, not a doctor
+            ok = p.inside(Unit("mo", m, m, self.mos[m].district_id, ()))
+            (allowed.add(name) if ok else names.setdefault(name, "сотрудник"))
         return Names({n: label for n, label in names.items() if n not in allowed})
 
 
@@ -362,6 +374,15 @@ def get(w: World, p: Person, url: str) -> Answer:
     if key not in w.answers:
         w.answers[key] = call(p.client.get, url)
     return w.answers[key]
+
+
+SCOPE_REFUSAL = "вне вашей области доступа"  # the words of every refusal of a unit (data_access.scope)
+
+
+def by_role(a: Answer) -> bool:
+    """A refusal of the request as such — the role may not see this kind of data at all (patient lists, the
+    effective contract's scores) — rather than of a unit: a 403 whose message is not the scope's."""
+    return a.status == 403 and not a.broken and SCOPE_REFUSAL not in a.text
 
 
 def forbidden_count(w: World, login_: str) -> int:
@@ -874,8 +895,10 @@ def test_api(world, role):
             if path_unit is None and path not in w.params:
                 w.params[path] = api_params(w, path)
             params = w.params[path] if path_unit is None else set()
-            if path_unit is None and get(w, p, path).status == 403 and (p.city or get(w, com, path).status == 403):
-                # not for this role at all: patient lists (district and MO heads only), administrators' endpoints
+            if path_unit is None and get(w, p, path).status == 403 and (
+                    p.city or get(w, com, path).status == 403 or by_role(get(w, p, path))):
+                # not for this role at all: patient lists (district and MO heads only), administrators' endpoints,
+                # the effective contract's staff (HR departments and MO heads) and heads (committee, district heads)
                 continue
             units = [u for u in p.own + p.foreign if u.level != "task"]
             probes = [(("path",), {}, path_unit)] if path_unit else unit_queries(params, units, w.code)
@@ -947,8 +970,8 @@ def test_exports(world, role):
             shapes = {str(u.key): q for _, q, u in unit_queries({"level", "id", "mo"}, p.own, w.code) if u is not None}
             own_queries = dict(shapes)
         region = next((q for q in own_queries.values() if q.get("level") == "region"), {"level": "region"})
-        if p.city and get(w, p, show(t, region)).status == 403:
-            continue  # not for this role at all (patient lists: district and MO heads only)
+        if (p.city and get(w, p, show(t, region)).status == 403) or by_role(get(w, p, show(t, region))):
+            continue  # not for this role at all (patient lists: district and MO heads only; the effective contract)
         for q in own_queries.values():
             a = get(w, p, show(t, q))
             if a.status in (400, 404):
@@ -971,7 +994,7 @@ def test_exports(world, role):
 
 
 # ---------------------------------------------------------------- one message
-@pytest.mark.parametrize("role", ["district", "mo"])
+@pytest.mark.parametrize("role", ["district", "mo", "hr"])
 def test_the_same_refusal_everywhere(world, role):
     """A unit outside the scope is refused with one Russian message on the page, in the API and in the export."""
     w, p = world, world.people_by_role[role]

@@ -325,7 +325,7 @@ def test_user_cli(empty_db, make_app):
 def test_demo_users_are_created_once_with_a_private_file(city_copy, make_app, capsys):
     app = make_app(city_copy)
     made = users.ensure_demo_users(app)
-    assert {m[0] for m in made} == {"admin", "chair", "kolpino", "glavvrach", "analyst"}
+    assert {m[0] for m in made} == {"admin", "chair", "kolpino", "glavvrach", "analyst", "kadry", "kadry_kz"}
     path = app.extensions["iam"]["config"].instance_dir / "demo-users.txt"
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
     text = path.read_text()

@@ -14,7 +14,7 @@ The package:
 - ``rollups`` — coarser copies of marts (pre-aggregations) and the choice of the smallest table;
 - ``sql`` — helpers shared by the selects (months, flags, age groups, the build ``Window``);
 - per-subject selects that fill the marts: ``visits``, ``morbidity``, ``emk``, ``access``,
-  ``pregnancy``, ``programs``;
+  ``pregnancy``, ``programs``, ``registers``, ``contract``;
 - ``build`` — creating, building and rebuilding the marts, the build order and the data version.
 
 The names other modules use are exported here.
@@ -37,6 +37,8 @@ from .sql import Window
 from .tables import (
     build_log,
     mart_booking,
+    mart_contract,
+    mart_contract_mo,
     mart_emd_day,
     mart_emd_reject,
     mart_morbidity,
@@ -53,7 +55,7 @@ from .visits import sel_visits
 
 __all__ = [
     "MART_TABLES", "ROLLUPS", "SELECTS", "Window", "build_log", "build_marts", "create_marts", "refresh_months", "data_version",
-    "mart_booking", "mart_emd_day", "mart_emd_reject", "mart_morbidity", "mart_population", "mart_pregnancy",
-    "mart_staff", "mart_visits", "mart_wait_channel", "mart_wait_hist", "mart_wait_spec", "marts",
-    "refresh_rollups", "sel_booking", "sel_visits", "table_for", "timings",
+    "mart_booking", "mart_contract", "mart_contract_mo", "mart_emd_day", "mart_emd_reject", "mart_morbidity",
+    "mart_population", "mart_pregnancy", "mart_staff", "mart_visits", "mart_wait_channel", "mart_wait_hist",
+    "mart_wait_spec", "marts", "refresh_rollups", "sel_booking", "sel_visits", "table_for", "timings",
 ]

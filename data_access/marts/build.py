@@ -12,6 +12,7 @@ from data_access import schema as s
 from data_access.db import Database
 
 from .access import sel_booking, sel_slots, sel_staff, sel_wait_channel, sel_wait_hist, sel_wait_spec
+from .contract import sel_contract, sel_contract_mo
 from .emk import sel_emd_coverage, sel_emd_day, sel_emd_flow, sel_emd_reject
 from .morbidity import sel_morbidity, sel_population
 from .pregnancy import sel_pregnancy
@@ -26,7 +27,7 @@ from .visits import sel_visits
 MART_TABLES = [t for t in marts.sorted_tables if t.name != "mart_build_log"]
 
 
-# The build order: a rollup and mart_wait_hist are built from marts built before them.
+# The build order: a rollup, mart_wait_hist and mart_contract are built from marts built before them.
 SELECTS: dict[str, Callable[[Window], sa.Select]] = {
     "mart_visits": sel_visits, "mart_morbidity": sel_morbidity, "mart_population": sel_population,
     "mart_emd_coverage": sel_emd_coverage, "mart_emd_flow": sel_emd_flow, "mart_emd_reject": sel_emd_reject,
@@ -35,7 +36,7 @@ SELECTS: dict[str, Callable[[Window], sa.Select]] = {
     "mart_slots": sel_slots, "mart_staff": sel_staff, "mart_pregnancy": sel_pregnancy, "mart_prevention": sel_prevention,
     "mart_prevention_band": sel_prevention_band, "mart_vaccination": sel_vaccination, "mart_vacc_delay": sel_vacc_delay,
     "mart_screening": sel_screening, "mart_register": sel_register, "mart_quality": sel_quality,
-    "mart_volume": sel_volume,
+    "mart_volume": sel_volume, "mart_contract": sel_contract, "mart_contract_mo": sel_contract_mo,
 }
 SELECTS.update({name: sel_rollup(name) for name in ROLLUPS})  # after their source marts
 
