@@ -200,11 +200,14 @@ class Totals:
     average_share: float | None  # % among the persons scored
 
     @property
+    def scored_text(self) -> str:
+        return f"оценено: {fmt.number(self.scored)}, без схемы: {fmt.number(self.no_scheme)}"
+
+    @property
     def text(self) -> str:
         share = fmt.percent(self.average_share) if self.average_share is not None else "—"
         return (f"{fmt.number(self.persons)} {fmt.plural(self.persons, 'человек', 'человека', 'человек')}, "
-                f"оценены {fmt.number(self.scored)}, без схемы {fmt.number(self.no_scheme)}; средняя доля премии "
-                f"{share}; не согласны с оценкой: {fmt.number(self.disputed)}")
+                f"{self.scored_text}; средняя доля премии {share}; не согласны с оценкой: {fmt.number(self.disputed)}")
 
     def json(self) -> dict:
         return {"persons": self.persons, "scored": self.scored, "no_scheme": self.no_scheme,
@@ -271,7 +274,10 @@ def admitted(need: str):
     if ok:
         return a, None
     other = {"staff": (a.heads, STAFF_ROLE), "heads": (a.staff, HEADS_ROLE)}.get(need)
-    return a, refusal(other[1] if other and other[0] else NO_ACCESS, a)
+    message = other[1] if other and other[0] else NO_ACCESS
+    from security import audit_event
+    audit_event("forbidden", obj=message, details={"unit": "contract"})  # as the API records its 403
+    return a, refusal(message, a)
 
 
 def refusal(message: str, a=None) -> dbc.Alert:

@@ -65,6 +65,7 @@ class Band:
     below: float | None = None
 
     def matches(self, v: float) -> bool:
+        v = round(v, 9)  # 29 / 100 × 100 is 28,999…: a ratio exactly on an edge belongs to it
         return ((self.min is None or v >= self.min) and (self.max is None or v <= self.max)
                 and (self.above is None or v > self.above) and (self.below is None or v < self.below))
 
@@ -100,7 +101,7 @@ class Criterion:
     def max_points(self) -> float:
         if self.scale is not None:
             return float(self.cap)
-        best = max((b.points for b in self.bands), default=0.0) * self.weight
+        best = max(max((b.points for b in self.bands), default=0.0), 0.0) * self.weight
         return min(best, self.cap) if self.cap is not None else best
 
     def score(self, value: float | None) -> tuple[float, Band | None]:
@@ -448,12 +449,17 @@ def versions(code: str | None = None) -> pd.DataFrame:
     return out
 
 
-def version(code: str, number: int) -> Scheme:
-    """One saved version, parsed (LookupError when there is none)."""
+def version(code: str, number: int, checked: bool = False) -> Scheme:
+    """One saved version, parsed (LookupError when there is none); ``checked``: also against the registry of
+    this release (a version saved under an earlier one may name an indicator that is gone: SchemeError)."""
     body = store.body(_db(), code, number)
     if body is None:
         raise LookupError(f"Версии {number} схемы «{code}» нет")
-    return parse_body(body, None, version=number)
+    try:
+        return parse_body(body, E.registry() if checked else None, version=number)
+    except SchemeError as exc:
+        raise SchemeError([f"Версия {number} схемы «{code}» не годится для этой версии программы: "
+                           + "; ".join(exc.problems)]) from None
 
 
 def in_force(period: Period) -> list[Scheme]:
@@ -464,8 +470,9 @@ def in_force(period: Period) -> list[Scheme]:
         rows = rows[pd.to_datetime(rows["valid_from"]).dt.date <= period.first]
         if rows.empty:
             continue
-        best = rows.sort_values(["valid_from", "version"]).iloc[-1]
-        out.append(version(code, int(best["version"])))
+        # the latest saved version that has started: a correction saved later from an earlier month
+        # overrides an earlier-saved version from its own month on
+        out.append(version(code, int(rows["version"].max()), checked=True))
     return out
 
 
@@ -505,10 +512,15 @@ def save(code: str, body: str, valid_from: str, comment: str, base_version: int,
         raise SchemeError([f"Код схемы в тексте «{scheme.code}», а изменяется «{code}»"])
     if vf != scheme.valid_from:
         # the month chosen in the form wins: the text keeps it, so that the version reads the same everywhere
-        body = re.sub(r'(?m)^valid_from\s*=\s*"[^"]*"', f'valid_from = "{vf:%Y-%m}"', body, count=1)
+        body = re.sub(r"""(?m)^(\s*valid_from\s*=\s*)(["'])[^"']*\2""", rf'\g<1>"{vf:%Y-%m}"', body, count=1)
         scheme = parse_body(body.replace("\r\n", "\n"), E.registry())
-    others = [s for s in in_force(Period("month", vf, vf)) if s.code != code]
-    check_positions(others + [scheme])
+        if scheme.valid_from != vf:
+            raise SchemeError(["Начало действия в тексте (valid_from) и в форме различаются: исправьте одно из них"])
+    # the new version applies from its month on: no other scheme may score its positions then or later
+    later = {d for d in versions()["valid_from"] if d > vf}
+    for month in sorted({vf} | later):
+        others = [s for s in in_force(Period("month", month, month)) if s.code != code]
+        check_positions(others + [scheme])
     number = store.add_version(get_db(), code, base_version, vf, body.replace("\r\n", "\n"), author, comment.strip())
     if number is None:
         raise StaleScheme(["Схему только что изменил другой пользователь: обновите страницу и внесите изменения "

@@ -76,7 +76,7 @@ def _layout(params: dict):
     tot = CC.totals(spec.records)
     figures = dbc.Row([
         CC.figure("Сотрудников", fmt.number(tot.persons), "contract-persons",
-                  f"оценены {fmt.number(tot.scored)}, без схемы {fmt.number(tot.no_scheme)}"),
+                  tot.scored_text),
         CC.figure("Средняя доля премии", fmt.percent(tot.average_share) if tot.average_share is not None else "—",
                   "contract-average", "среди оценённых", "success"),
         CC.figure("Не согласны с оценкой", fmt.number(tot.disputed), "contract-disputed", "отметки кадровой службы",

@@ -59,7 +59,7 @@ def _layout(params: dict):
     payroll = {"period": p.key, "district": district.id if district else None}
     figures = dbc.Row([
         CC.figure("Руководителей", fmt.number(tot.persons), "contract-persons",
-                  f"оценены {fmt.number(tot.scored)}, без схемы {fmt.number(tot.no_scheme)}"),
+                  tot.scored_text),
         CC.figure("Средняя доля премии", fmt.percent(tot.average_share) if tot.average_share is not None else "—",
                   "contract-average", "среди оценённых", "success"),
         CC.figure("Не согласны с оценкой", fmt.number(tot.disputed), "contract-disputed", "отметки кадровой службы",

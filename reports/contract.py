@@ -64,12 +64,13 @@ def staff_table(params: dict, scope) -> TableSpec:
 
 PAYROLL_COLS = [text_col("personnel_no", "Табельный номер"), text_col("full_name", "ФИО"),
                 text_col("position_name", "Должность"), text_col("mo_name", "Организация"),
-                text_col("period", "Период"), num_col("points", "Баллы", 2), num_col("share", "Доля премии, %", 1)]
+                text_col("period", "Период"), num_col("days", "Дней в периоде", 0), num_col("points", "Баллы", 2),
+                num_col("share", "Доля премии, %", 1)]
 
 
 def payroll_records(df: pd.DataFrame) -> list[dict]:
     return [{"personnel_no": str(r["personnel_no"]), "full_name": r["full_name"], "position_name": r["position_name"],
-             "mo_name": r["mo_name"], "period": r["period"], "points": CC.points(r["points"]),
+             "mo_name": r["mo_name"], "period": r["period"], "days": int(r["days"]), "points": CC.points(r["points"]),
              "share": CC.share_pct(r["share"])} for r in df.to_dict("records")]
 
 
@@ -80,7 +81,8 @@ def payroll_table(params: dict, scope) -> TableSpec:
     a, mo, p = staff_context(params)
     records = payroll_records(CC.service(C.payroll_staff, p, mo.id, a))
     return TableSpec("contract-payroll", f"Эффективный контракт: выгрузка для расчёта зарплаты — {mo.name}",
-                     f"{p.label}. Одна строка на сотрудника; доля стимулирующей выплаты по эффективному контракту",
+                     f"{p.label}. Одна строка на сотрудника; доля стимулирующей выплаты по эффективному контракту уже "
+                     "взвешена по дням работы в периоде; без схемы — пусто",
                      PAYROLL_COLS, records, {"mo": mo.id, "period": p.key})
 
 

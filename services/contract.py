@@ -106,6 +106,8 @@ def score_criteria(scheme: C.Scheme, found: dict[str, dict | None]) -> tuple[lis
     for c in scheme.criteria:
         ind = reg[c.indicator] if c.indicator in reg else None
         unit, decimals = (ind.unit, ind.decimals) if ind else ("", 1)
+        if ind is not None and ind.denominator is None:
+            unit = ""  # a count reads «≥ 1», not «≥ 1 жалоб»
         got = found.get(c.code)
         value = None if got is None or got.get("value") is None or pd.isna(got.get("value")) else float(got["value"])
         few = bool(got and got.get("few"))
@@ -142,20 +144,24 @@ def period_days(period: Period) -> int:
 
 
 def _by_unit(frames: dict[str, pd.DataFrame]) -> dict[str, tuple[dict, bool]]:
-    """criterion → ({unit_id: its row}, whether the indicator is a count), for lookups person by person."""
-    return {code: ({int(r["unit_id"]): r for r in f.to_dict("records")}, bool(f.attrs.get("count")))
-            for code, f in frames.items()}
+    """criterion → ({unit_id: its row}, whether the indicator is a count), for lookups person by person. Rows of
+    no unit (a complaint about the organisation as a whole, at the doctor level) belong to nobody."""
+    return {code: ({int(r["unit_id"]): r for r in f.dropna(subset=["unit_id"]).to_dict("records")},
+                   bool(f.attrs.get("count"))) for code, f in frames.items()}
 
 
 def _lookup(units: dict[str, tuple[dict, bool]], unit_id) -> dict[str, dict | None]:
-    """criterion → the unit's values (a count without rows is 0; no unit: no data)."""
+    """criterion → the unit's values; no unit: no data. A count without rows is 0 for a unit that has data
+    in the period under some other criterion (a doctor who saw patients and had no complaint); for a unit
+    with no data at all (a doctor on leave all month) it is no data, not a clean record worth points."""
+    active = unit_id is not None and any(unit_id in rows for rows, _ in units.values())
     out = {}
     for code, (rows, count) in units.items():
         r = rows.get(unit_id) if unit_id is not None else None
         if r is not None:
             out[code] = {"value": r["value"], "numerator": r["numerator"], "denominator": r["denominator"],
                          "few": bool(r["few"])}
-        elif unit_id is not None and count:
+        elif active and count:
             out[code] = {"value": 0.0, "numerator": 0.0, "denominator": None, "few": False}
         else:
             out[code] = None
@@ -205,8 +211,16 @@ def _people(asg: pd.DataFrame, period: Period, scope: Scope) -> list[tuple[dict,
     return out
 
 
-def _summary(person: dict, parts: list[Part]) -> dict:
+def _weights(parts: list[Part]) -> list[float]:
+    """Each part's weight: its days in the period; assignments that overlap (two posts at once) share the
+    person's time, so that the weights never add up to more than the whole period."""
     w = [p.weight for p in parts]
+    total = sum(w)
+    return [x / total for x in w] if total > 1 else w
+
+
+def _summary(person: dict, parts: list[Part]) -> dict:
+    w = _weights(parts)
     names = [parts[0].position_name] + [f"с {p.start:%d.%m.%Y} — {p.position_name}" for p in parts[1:]
                                         if p.position_name != parts[0].position_name or len(parts) > 1]
     scored = [p for p in parts if p.scheme_code and not p.note.startswith("Схема считается")]
@@ -296,7 +310,8 @@ def heads(period: Period, access: Access, district_id: int | None = None) -> pd.
             unscored += 1
             continue
         for code, _ in crit:
-            r[f"c_{code}"] = round(sum(p.points_by_criterion.get(code, 0.0) * p.weight for p in parts), 4)
+            r[f"c_{code}"] = round(sum(p.points_by_criterion.get(code, 0.0) * w
+                                       for p, w in zip(parts, _weights(parts))), 4)
         rows.append(r)
     cols = ["mo_id", "mo_name", "district_id", "district_name", "personnel_no", "full_name", "days", "period_days",
             "points", "max_points", "share", "status"] + [f"c_{c}" for c, _ in crit]
@@ -335,7 +350,7 @@ def sheet(period: Period, mo_id: int, personnel_no: str, access: Access) -> Shee
         _require(access.staff, "Оценки сотрудников доступны кадровой службе и руководителю МО")
     people = _people(asg, period, access.scope)
     if not people:
-        raise ContractError(f"Сотрудник не работал в {period.label}")
+        raise ContractError(f"Сотрудник не работал в периоде «{period.label}»")
     person, parts = people[0]
     s = _summary(person, parts)
     m = store.marks(get_db(), [u.mo_id], period.key, str(personnel_no))
@@ -346,11 +361,16 @@ def sheet(period: Period, mo_id: int, personnel_no: str, access: Access) -> Shee
     return Sheet(person=info, parts=parts, points=s["points"], share=s["share"], max_points=s["max_points"], marks=m)
 
 
-PAYROLL_COLS = ["personnel_no", "full_name", "position_name", "mo_name", "period", "points", "share"]
+PAYROLL_COLS = ["personnel_no", "full_name", "position_name", "mo_name", "period", "days", "points", "share"]
 
 
 def _payroll(df: pd.DataFrame, mo_name: pd.Series | str, period: Period) -> pd.DataFrame:
+    """The payroll's rows: a person without a scheme has no points and no share (empty, not 0 %), and the days
+    worked are given because the share is already weighted by them (the payroll must not weight it again)."""
     out = df.assign(mo_name=mo_name, period=period.label)
+    unscored = out["status"] != "scored"
+    out["points"] = out["points"].astype(float).mask(unscored)
+    out["share"] = out["share"].astype(float).mask(unscored)
     return out[PAYROLL_COLS].reset_index(drop=True)
 
 
@@ -444,5 +464,7 @@ def save_scheme(code: str, text: str, valid_from: str, comment: str, base_versio
         base = int(base_version)
     except (TypeError, ValueError):
         raise SchemeError(["Не указана версия, от которой сделаны изменения"]) from None
+    if C.versions(code).empty:
+        raise SchemeError([f"Схемы «{code}» нет: новые схемы добавляются в файл схем поставки"])
     return C.save(code, text, valid_from, comment, base, access.login)
 

@@ -134,6 +134,15 @@ def test_the_shipped_schemes_are_valid_and_score_each_position_once():
     assert "тип организации «zoo» неизвестен" in problems(scheme(mo_kinds=["zoo"]))
 
 
+def test_overlapping_assignments_share_the_period_and_edges_survive_floating_point():
+    part = K.Part(1, "therapist", "Т", D(2026, 3, 1), D(2026, 3, 31), 31, 31)
+    half = K.Part(2, "specialist", "С", D(2026, 3, 16), D(2026, 3, 31), 16, 31)
+    assert K._weights([part, half]) == pytest.approx([31 / 47, 16 / 47])   # two posts at once: never above 1
+    assert K._weights([half]) == pytest.approx([16 / 31])
+    assert C.Band(1, min=29).matches(29 / 100 * 100)                        # 28,999… is on the edge
+    assert C.Band(1, below=57).matches(57 / 100 * 100) is False
+
+
 def test_days_inside_the_period():
     assert K.clip_days(D(2020, 1, 1), D(2026, 3, 15), MARCH) == (D(2026, 3, 1), D(2026, 3, 15), 15)
     assert K.clip_days(D(2026, 3, 16), None, MARCH) == (D(2026, 3, 16), D(2026, 3, 31), 16)
@@ -173,6 +182,7 @@ def build(db: Database) -> None:
             dict(doctor_id=100, full_name="Иванова Анна Петровна", sex="F", specialty_id=1, mo_id=MO1, dept_id=1),
             dict(doctor_id=101, full_name="Петров Пётр Петрович", sex="M", specialty_id=1, mo_id=MO1, dept_id=1),
             dict(doctor_id=102, full_name="Сидоров Иван Ильич", sex="M", specialty_id=2, mo_id=MO1, dept_id=1),
+            dict(doctor_id=103, full_name="Яковлев Артём Сергеевич", sex="M", specialty_id=1, mo_id=MO1, dept_id=1),
             dict(doctor_id=200, full_name="Смирнова Ольга Юрьевна", sex="F", specialty_id=1, mo_id=MO2, dept_id=2)])
         c.execute(s.patient.insert(), [
             dict(patient_id=1, sex="F", birth_date=D(1960, 1, 1), district_id=1, attach_mo_id=MO1, area_doctor_id=100),
@@ -190,13 +200,16 @@ def build(db: Database) -> None:
             _emp(10, "H-030", "Орлов Павел Николаевич", None, HOSPITAL, "head", D(2019, 1, 1)),  # no scheme applies
             # doctor 200 moves from MO2 to MO1 on 20 March: a new personnel number there
             _emp(8, "T-010", "Смирнова Ольга Юрьевна", 200, MO2, "therapist", D(2019, 1, 1), D(2026, 3, 19)),
-            _emp(9, "T-005", "Смирнова Ольга Юрьевна", 200, MO1, "therapist", D(2026, 3, 20))])
+            _emp(9, "T-005", "Смирнова Ольга Юрьевна", 200, MO1, "therapist", D(2026, 3, 20)),
+            # on leave all March: no visits, no plan, nothing — no data, not a clean record
+            _emp(11, "T-006", "Яковлев Артём Сергеевич", 103, MO1, "therapist", D(2020, 1, 1))])
         c.execute(s.visit.insert(), [
             *_visits(1000, D(2026, 3, 10), MO1, 100, 100, 30),   # 100 visits, 30 preventive: 30 %
             *_visits(2000, D(2026, 3, 11), MO1, 101, 96, 24),    # 96 visits, 24 preventive: 25 %
             *_visits(3000, D(2026, 2, 11), MO1, 101, 96, 24),
             *_visits(5000, D(2026, 1, 13), MO1, 101, 50, 0),     # January: no plan, only the organisation's volume
-            *_visits(4000, D(2026, 3, 25), MO1, 200, 50, 25)])   # at her new organisation: 50 %
+            *_visits(4000, D(2026, 3, 25), MO1, 200, 50, 25),    # at her new organisation: 50 %
+            *_visits(6000, D(2026, 3, 5), MO2, 200, 10, 0)])     # …and before, at the old one
         c.execute(s.doctor_plan.insert(), [dict(month=D(2026, 3, 1), doctor_id=100, mo_id=MO1, visits_planned=100),
                                            dict(month=D(2026, 3, 1), doctor_id=101, mo_id=MO1, visits_planned=100),
                                            dict(month=D(2026, 2, 1), doctor_id=101, mo_id=MO1, visits_planned=100),
@@ -205,7 +218,10 @@ def build(db: Database) -> None:
             dict(complaint_id=1, received_date=D(2026, 3, 5), mo_id=MO1, doctor_id=101, justified=True, topic="attitude"),
             dict(complaint_id=2, received_date=D(2026, 3, 6), mo_id=MO1, doctor_id=101, justified=None, topic="access"),
             dict(complaint_id=3, received_date=D(2026, 3, 7), mo_id=MO1, doctor_id=100, justified=False,
-                 topic="quality")])
+                 topic="quality"),
+            # about the organisation as a whole: nobody's at the doctor level, the organisation's at its own
+            dict(complaint_id=4, received_date=D(2026, 3, 8), mo_id=MO1, doctor_id=None, justified=True,
+                 topic="access")])
         c.execute(s.patient_survey.insert(), [
             *[dict(response_id=i, answered_date=D(2026, 3, 12), mo_id=MO1, doctor_id=100, satisfied=i < 7)
               for i in range(10)],                                # 7 of 10: 70 %
@@ -287,17 +303,20 @@ def test_a_doctor_who_moved_is_scored_by_each_organisation_for_its_days(fx):
     assert new["days"] == 12 and new["points"] == pytest.approx(9 * 12 / 31, abs=1e-4)
     assert new["share"] == pytest.approx(0.75 * 12 / 31, abs=1e-4)
     old = by_person(K.staff(MARCH, MO2, CITY_HR), "T-010")
-    # at MO2 until the 19th, on MO2's data (no visits, no plan there): 1 + 2 + 1 = 4 points, 25 %, 19 days
+    # at MO2 until the 19th, on MO2's data (10 visits, none preventive, no plan): 1 + 2 + 1 = 4 points, 25 %, 19 days
     assert old["days"] == 19 and old["points"] == pytest.approx(4 * 19 / 31, abs=1e-4)
     assert old["share"] == pytest.approx(0.25 * 19 / 31, abs=1e-4)
 
 
 def test_the_staff_table(fx):
     df = K.staff(MARCH, MO1, MO1_HR)
-    assert df["personnel_no"].tolist() == ["T-001", "T-002", "T-003", "T-005"]   # by name; the head is not staff
+    assert df["personnel_no"].tolist() == ["T-001", "T-002", "T-003", "T-005", "T-006"]  # by name; not the head
     other = by_person(df, "T-003")
     assert other["status"] == "no_scheme" and other["share"] == 0
     assert by_person(df, "T-002")["share"] == 0.25
+    # nothing at all in March: every criterion is «нет данных», counts included — 0 points, not 1 + 2 + 1
+    idle = K.sheet(MARCH, MO1, "T-006", MO1_HR).parts[0].criteria
+    assert set(idle["met"]) == {"нет данных"} and idle["points"].sum() == 0
     with pytest.raises(K.ContractError, match="помесячно"):
         K.staff(Q1, MO1, MO1_HR)
 
@@ -309,7 +328,8 @@ def test_heads_replaced_within_the_quarter(fx):
     a, b = by_person(df, "H-001"), by_person(df, "H-002")
     assert (a["days"], b["days"], a["period_days"]) == (46, 44, 90)
     # 392 visits of a 288 plan: 1 × 4; no episodes plan, no quality cases: 0; salary 220 % of the region: 2;
-    # 3 of 4 rates filled: 1; one justified complaint: 0 — 7 points, 50 %, weighted by the days
+    # 3 of 4 rates filled: 1; two justified complaints (one about the organisation): 0 — 7 points, 50 %, weighted
+    # by the days
     assert a["points"] == pytest.approx(7 * 46 / 90, abs=1e-4) and a["share"] == pytest.approx(0.5 * 46 / 90, abs=1e-4)
     assert b["points"] == pytest.approx(7 * 44 / 90, abs=1e-4)
     assert a["c_volume"] == pytest.approx(4 * 46 / 90, abs=1e-4) and a["c_salary"] == pytest.approx(2 * 46 / 90,
@@ -320,6 +340,7 @@ def test_heads_replaced_within_the_quarter(fx):
     got = sh.parts[0].criteria.set_index("code")
     assert got.loc["volume", "value"] == pytest.approx(392 / 288 * 100)
     assert got.loc["staffing", "value"] == pytest.approx(75.0) and got.loc["salary", "value"] == pytest.approx(220.0)
+    assert got.loc["complaints", "value"] == 2
     assert set(got["level"]) == {"mo"} and set(got["unit_id"]) == {MO1}
     with pytest.raises(K.ContractError, match="поквартально"):
         K.heads(MARCH, CITY_HR)
@@ -341,10 +362,14 @@ def test_scopes_of_the_roles(fx):
         K.heads(Q1, DISTRICT1, district_id=2)
     assert len(K.staff(MARCH, MO2, CITY_HR)) == 1
     pay = K.payroll_staff(MARCH, MO1, MO1_HR)
-    assert pay.columns.tolist() == ["personnel_no", "full_name", "position_name", "mo_name", "period", "points", "share"]
-    assert pay["personnel_no"].tolist() == ["T-001", "T-002", "T-003", "T-005"]
-    assert set(pay["period"]) == {"март 2026"}
-    assert pay["share"].tolist() == K.staff(MARCH, MO1, MO1_HR)["share"].tolist()
+    assert pay.columns.tolist() == ["personnel_no", "full_name", "position_name", "mo_name", "period", "days", "points",
+                                    "share"]
+    assert pay["personnel_no"].tolist() == ["T-001", "T-002", "T-003", "T-005", "T-006"]
+    assert set(pay["period"]) == {"март 2026"} and pay["days"].tolist() == [31, 31, 31, 12, 31]
+    staff = K.staff(MARCH, MO1, MO1_HR)
+    scored = (staff["status"] == "scored").to_numpy()
+    assert pay["share"][scored].tolist() == staff["share"][scored].tolist()
+    assert pay["share"][~scored].isna().all() and pay["points"][~scored].isna().all()   # no scheme: empty, not 0
 
 
 def test_dispute_marks_keep_their_history(fx):
@@ -389,4 +414,14 @@ def test_a_scheme_version_applies_from_its_month(fx):
     assert "+bands = [ { min = 95, points = 3 } ]" in d and '+valid_from = "2026-03"' in d
     v = K.scheme_versions("therapist")
     assert v["version"].tolist() == [2, 1] and v["author"].tolist() == ["kadry_kz", "система"]
+    # a correction saved later from an earlier month overrides from its month on, March included
+    v3 = v2.replace('valid_from = "2024-01"', 'valid_from = "2026-02"').replace(
+        "bands = [ { min = 30, points = 2 }, { min = 25, below = 30, points = 1 } ]",
+        "bands = [ { min = 25, points = 2 } ]")
+    assert K.save_scheme("therapist", v3, "2026-02", "Профилактика: от 25 %", 2, CITY_HR) == 3
+    assert K.sheet(FEB, MO1, "T-002", MO1_HR).points == 9              # 3 + 2 + 1 + 2 + 1
+    assert K.sheet(MARCH, MO1, "T-002", MO1_HR).parts[0].scheme_version == 3
+    assert K.sheet(MARCH, MO1, "T-002", MO1_HR).points == 8            # 3 + 2 + 0 + 0 + 2 + 1
+    with pytest.raises(K.SchemeError, match="Схемы «surgeon» нет"):
+        K.save_scheme("surgeon", v3.replace('code = "therapist"', 'code = "surgeon"'), "2026-02", "x", 0, CITY_HR)
 

@@ -30,7 +30,7 @@ def test_hr_of_an_organisation_gets_its_staff_and_nothing_else(city_app):
     assert {c["id"] for c in body["columns"]} >= {"full_name", "personnel_no", "points", "share"}
     pay = c.get(f"/api/v1/contract/payroll?mo={mo}&period={P.MONTH}").get_json()
     assert [c["name"] for c in pay["columns"]] == ["Табельный номер", "ФИО", "Должность", "Организация", "Период",
-                                                   "Баллы", "Доля премии, %"]
+                                                   "Дней в периоде", "Баллы", "Доля премии, %"]
     assert len(pay["rows"]) == len(df)
     person = P.scored_person(city_app, mo)
     assert c.get(f"/api/v1/contract/sheet?mo={mo}&person={person['personnel_no']}&period={P.MONTH}").status_code == 200

@@ -246,15 +246,16 @@ def test_staff_export_and_payroll_equal_the_screen(city_app):
     r = c.get(f"/export/table/contract-payroll.xlsx?mo={mo}&period={MONTH}")
     assert r.status_code == 200
     rows = xlsx_rows(r.data)
-    assert rows[2] == ["Табельный номер", "ФИО", "Должность", "Организация", "Период", "Баллы", "Доля премии, %"]
+    assert rows[2] == ["Табельный номер", "ФИО", "Должность", "Организация", "Период", "Дней в периоде", "Баллы",
+                       "Доля премии, %"]
     pay = [x for x in rows[3:] if any(v is not None for v in x)]
     assert len(pay) == len(table["data"]) and len({x[0] for x in pay}) == len(pay)
     by_no = {x[0]: x for x in pay}
     for shown in table["data"]:
         got = by_no[shown["personnel_no"]]
         assert got[1] == shown["full_name"] and got[4] == "сентябрь 2026"
-        assert got[5] == shown["points"] or shown["status"] == "нет схемы"
-        assert got[6] == shown["share"] or shown["status"] == "нет схемы"
+        assert got[5] == shown["days"]
+        assert got[6] == shown["points"] and got[7] == shown["share"]   # both empty for a person without a scheme
     # another organisation's payroll is refused
     assert c.get(f"/export/table/contract-payroll.xlsx?mo={other_mo(city_app)}&period={MONTH}").status_code == 403
 
