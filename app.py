@@ -25,8 +25,9 @@ def create_app(config: Config | None = None) -> Flask:
     cfg = config or Config()
     from metrics import evaluate
     registry = evaluate.reload_registry(cfg.indicators_file)  # RegistryError names a broken declaration
-    from metrics import contract
+    from metrics import contract, dataquality
     contract.validate_shipped(registry)  # so does SchemeError: a scheme of the effective contract
+    dataquality.check_rules(registry)  # …and a data-quality rule over a measure the registry lacks
 
     def indicator_name(code: str) -> str | None:  # storage of control tasks names them by indicator
         return registry[code].short if code in registry else None

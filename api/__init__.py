@@ -102,4 +102,4 @@ def consistent_reads(app) -> None:
             app.view_functions[rule.endpoint] = consistent(app.view_functions[rule.endpoint])
 
 
-from . import admin, contract, indicators, prevention, ratings, tables, tasks  # noqa: E402,F401
+from . import admin, contract, dataquality, indicators, prevention, ratings, tables, tasks  # noqa: E402,F401

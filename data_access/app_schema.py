@@ -1,5 +1,6 @@
 """The application's own tables: users, API tokens, the audit log, targets, control tasks, the refresh log,
-the invitation statuses of the prevention worklist and the effective contract's schemes and dispute marks.
+the invitation statuses of the prevention worklist, the effective contract's schemes and dispute marks and the
+acknowledged outliers of the data-quality review.
 
 Unlike the contract tables (replaced by ``demo-data``), these hold what people saved and are
 never dropped by data loads.
@@ -209,6 +210,21 @@ contract_mark = sa.Table(
     sa.Column("period", String(12), nullable=False),      # 2026-10, 2026-Q3
     sa.Column("criterion", String(32), nullable=True),    # the criterion disputed; empty: the whole score
     sa.Column("state", String(12), nullable=False),       # disagree, resolved
+    sa.Column("comment", String(1000), nullable=False),
+    sa.Column("author", String(64), nullable=False),
+    sa.Column("created_at", DateTime, nullable=False),
+)
+
+# Outliers acknowledged as true values, with a comment (issue 22), append-only: the current state of (indicator,
+# level, unit, month) is its latest row (the largest id). "reopen" withdraws an acknowledgement.
+outlier_ack = sa.Table(
+    "outlier_ack", app_metadata,
+    _id("ack_id", "outlier_ack_id_seq"),
+    sa.Column("code", String(64), nullable=False),        # the indicator
+    sa.Column("level", String(12), nullable=False),       # region, district, mo, doctor
+    sa.Column("unit_id", Integer, nullable=False),        # 0 for the city
+    sa.Column("month", Date, nullable=False, index=True),  # the month of the value (first day)
+    sa.Column("state", String(8), nullable=False),        # ack, reopen
     sa.Column("comment", String(1000), nullable=False),
     sa.Column("author", String(64), nullable=False),
     sa.Column("created_at", DateTime, nullable=False),

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+from core.dataquality import OUTLIER_THRESHOLD
 from data_access import marts as M
 from data_access.reference import MO_KINDS
 
@@ -75,6 +76,9 @@ class Indicator:
     # The kinds of organisation the indicator is meant for (pregnancy — women's consultations): a list of
     # organisations shows these by default, the others on request. Empty: every kind.
     mo_kinds: tuple[str, ...] = ()
+    # The modified z-score above which a monthly value is an outlier against the unit's own seasonal baseline
+    # (metrics/dataquality.py); the registry's default, or the indicator's own.
+    outlier_threshold: float = OUTLIER_THRESHOLD
 
     @property
     def higher_is_better(self) -> bool:
@@ -91,6 +95,8 @@ class RatingConfig:
     completeness_min: float = 80.0
     min_weight_share: float = 0.7
     peers_visible: bool = True  # scoped people see every district's place and integral score (a committee decision)
+    # a unit whose data-quality score (metrics/dataquality.py, 0…100) is below this is flagged and not ranked
+    dq_min: float = 60.0
 
 
 @dataclass
@@ -211,6 +217,10 @@ def parse_registry(data: dict) -> Registry:
         default_min = float((data.get("defaults") or {}).get("min_denominator", 0))
     except (TypeError, ValueError) as exc:
         raise RegistryError("defaults: min_denominator должен быть числом") from exc
+    try:  # the default outlier threshold (modified z-score), overridden per indicator
+        default_threshold = float((data.get("defaults") or {}).get("outlier_threshold", OUTLIER_THRESHOLD))
+    except (TypeError, ValueError) as exc:
+        raise RegistryError("defaults: outlier_threshold должен быть числом") from exc
     required = {"code", "name", "group", "method", "unit", "direction", "target", "weight", "levels"}
     by_kind = {"ratio": {"denominator"}, "count": {"measure"}, "derived": {"formula"}}
     for i, raw in enumerate(data.get("indicator") or []):
@@ -273,6 +283,12 @@ def parse_registry(data: dict) -> Registry:
             raise RegistryError(f"{where}: min_denominator должен быть числом") from exc
         if min_den < 0 or (min_den > 0 and kind not in ("ratio", "percentile")):
             raise RegistryError(f"{where}: min_denominator — неотрицательное число, только для отношений и перцентилей")
+        try:
+            threshold = float(raw.get("outlier_threshold", default_threshold))
+        except (TypeError, ValueError) as exc:
+            raise RegistryError(f"{where}: outlier_threshold должен быть числом") from exc
+        if not threshold > 0:
+            raise RegistryError(f"{where}: outlier_threshold должен быть больше нуля")
         mo_kinds = tuple(raw.get("mo_kinds") or ())
         if bad := [k for k in mo_kinds if k not in MO_KINDS]:
             raise RegistryError(f"{where}: неизвестные типы организаций в mo_kinds: {bad}")
@@ -283,6 +299,7 @@ def parse_registry(data: dict) -> Registry:
             annualize=bool(raw.get("annualize", False)), key=bool(raw.get("key", False)), percentile=pct,
             numerator_label=(num.label if num else ""), denominator_label=(den.label if den else ""),
             kind=kind, formula=formula, inputs=inputs, min_denominator=min_den, mo_kinds=mo_kinds,
+            outlier_threshold=threshold,
         )
     if not reg.indicators:
         raise RegistryError("В реестре нет ни одного показателя")
@@ -293,13 +310,16 @@ def parse_registry(data: dict) -> Registry:
             completeness_indicator=raw_rating.get("completeness_indicator", "emk_coverage"),
             completeness_min=float(raw_rating.get("completeness_min", 80)),
             min_weight_share=float(raw_rating.get("min_weight_share", 0.7)),
-            peers_visible=bool(raw_rating.get("peers_visible", True)))
+            peers_visible=bool(raw_rating.get("peers_visible", True)),
+            dq_min=float(raw_rating.get("dq_min", 60)))
     except (TypeError, ValueError) as exc:
         raise RegistryError("rating: числовые параметры рейтинга должны быть числами") from exc
     if reg.rating.completeness_indicator not in reg.indicators:
         raise RegistryError(f"rating: показатель полноты «{reg.rating.completeness_indicator}» не объявлен")
     if not 0 < reg.rating.min_weight_share <= 1:
         raise RegistryError("rating: min_weight_share должен быть в (0; 1]")
+    if not 0 <= reg.rating.dq_min <= 100:
+        raise RegistryError("rating: dq_min — оценка качества данных от 0 до 100")
     if not any(i.weight > 0 for i in reg):
         raise RegistryError("rating: ни у одного показателя нет веса")
     return reg

@@ -50,9 +50,14 @@ def method_card(cfg):
                     "данные по нему есть хотя бы у половины сравниваемых."),
             html.Li(f"Цель интегрального балла — {fmt.number(cfg.integral_target, 0)}. Места — по интегральному баллу, "
                     "округлённому до десятых; при равенстве место общее (1, 2, 2, 4), порядок — по названию."),
-            html.Li(f"Если полнота передачи СЭМД ниже {fmt.number(cfg.completeness_min, 0)} % или данных нет по "
-                    f"показателям с долей веса больше {fmt.number(100 - cfg.min_weight_share * 100, 0)} %, единица "
-                    "отмечается и места не получает: её числам нельзя доверять."),
+            html.Li(f"Если полнота передачи СЭМД ниже {fmt.number(cfg.completeness_min, 0)} %, оценка качества "
+                    f"данных ниже {fmt.number(cfg.dq_min, 0)} из 100 или данных нет по показателям с долей веса "
+                    f"больше {fmt.number(100 - cfg.min_weight_share * 100, 0)} %, единица отмечается и места не "
+                    "получает: её числам нельзя доверять."),
+            html.Li(["Оценка качества данных (0–100) — полнота и своевременность отчётности, доля значений без "
+                     "выбросов против сезонной базы единицы и доля выполненных правил согласованности; "
+                     "подробности и причины — на странице ", dcc.Link("«Качество данных»", href="/data-quality"),
+                     "."]),
             html.Li("«Почему это место» показывает, сколько баллов теряет единица на каждом показателе: "
                     "доля веса × (100 − балл)."),
         ], className="small mb-0"),
@@ -104,6 +109,8 @@ def _layout(params):
             html.Th("Район" if level == "district" else "Организация")]
     if level == "mo" and parent_id is None:
         head.append(html.Th("Район"))
+    head += [html.Th("Качество данных", className="small", title="оценка качества данных, из 100: насколько можно "
+                     "доверять числам единицы")]
     head += [html.Th("Интегральный балл")] + [html.Th(reg.groups[g], className="small") for g in groups] + [
         html.Th("Полнота СЭМД, %", className="small"), html.Th("Задачи"), html.Th("")]
     body = []
@@ -119,6 +126,7 @@ def _layout(params):
                           html.Div(R.FLAG_TEXT[u["flag"]], className="small text-danger") if u["flag"] else None])]
         if level == "mo" and parent_id is None:
             cells.append(html.Td(u.get("district_name", ""), className="small"))
+        cells.append(_dq_cell(u, level, per, cfg))
         light = u["status"]
         cells.append(html.Td(html.Span(fmt.number(u["integral"], 1), className="fw-semibold"),
                              style={"backgroundColor": LIGHT[light], "borderLeft": f"3px solid {STATUS_COLORS[light]}"}))
@@ -167,6 +175,26 @@ def _layout(params):
     ])
 
 
+def dq_url(level: str, unit_id: int, period: str) -> str:
+    """The unit's page «Качество данных» for the rating's period."""
+    return "/data-quality?" + urlencode({"level": level, "id": unit_id, "period": period})
+
+
+def _dq_cell(u: dict, level: str, per, cfg):
+    """The unit's data-quality score beside its place: red under the rating's threshold, the reasons on hover, a
+    link to the unit's data-quality page."""
+    v = u.get("dq_score")
+    if v is None or v != v:
+        return html.Td("—", className="small text-muted text-center")
+    light = "bad" if v < cfg.dq_min else ("warn" if v < 80 else "good")
+    reasons = u.get("dq_reasons") or "ничто не снижает оценку"
+    return html.Td(dcc.Link(fmt.number(v, 0), href=dq_url(level, int(u["unit_id"]), per.key),
+                            title=f"Качество данных {fmt.number(v, 0)} из 100: {reasons}",
+                            className="text-reset"),
+                   className="small text-center", style={"backgroundColor": LIGHT[light]},
+                   id={"type": "rating-dq", "unit": int(u["unit_id"])})
+
+
 def _subtitle(per, r, ranked: int, scope, level: str) -> str:
     if scope.is_city:
         return f"{per.label}; в рейтинге {ranked} из {len(r.units)}"
@@ -192,8 +220,9 @@ def _league_rows(league, own_ids: set, own_rows: list, cfg, width: int) -> list:
         place = "—" if u["place"] != u["place"] else str(int(u["place"]))
         light = integral_status(u["integral"], cfg.integral_target, True)
         rows.append(html.Tr([html.Td(place), html.Td(""), html.Td(u["unit_name"], className="text-muted"),
+                             html.Td(""),  # another district's data-quality score is not shown
                              html.Td(fmt.number(u["integral"], 1), style={"backgroundColor": LIGHT[light]}),
-                             html.Td("", colSpan=width - 4)], className="small"))
+                             html.Td("", colSpan=width - 5)], className="small"))
     return rows
 
 

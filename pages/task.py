@@ -1,4 +1,5 @@
-"""Задача: facts at creation, status moves, edits with the version check, comments, history, result."""
+"""Задача: facts at creation, status moves, edits with the version check, comments, history, result — before the due
+date whether the current pace reaches the target by it (``metrics.forecast``), after it whether it was reached."""
 from __future__ import annotations
 
 import datetime as dt
@@ -10,6 +11,7 @@ from flask import current_app
 
 from components.guard import refused, scoped
 from core import fmt
+from core.periods import Period
 from core.periods import words as period_words
 from data_access import tasks as T
 from data_access import units as U
@@ -106,7 +108,7 @@ def view(t: dict):
                 html.Div(f"Поставил {who(t['created_by'])} {fmt.datetime(t['created_at'])}",
                          className="small text-muted mt-2"),
             ])), md=5),
-            dbc.Col([outcome,
+            dbc.Col([outcome, pace(t, ind) if res is None else None,
                      html.Div([dbc.Button(MOVE_LABELS.get(s, T.STATUSES[s]), id={"type": MOVE, "to": s}, className="me-2",
                                           color="danger" if s == "cancelled" else "primary", outline=s == "cancelled")
                                for s in sorted(moves, key=list(T.STATUSES).index)], className="mb-2")], md=7),
@@ -131,6 +133,45 @@ def view(t: dict):
         html.Table([html.Thead(html.Tr([html.Th("Когда"), html.Th("Кто"), html.Th("Поле"), html.Th("Было"), html.Th("Стало")])),
                     html.Tbody(hist)], className="table table-sm", id="task-history"),
     ])
+
+
+REACH = {"yes": ("цель будет достигнута", "success"), "no": ("цель не будет достигнута", "danger"),
+         "uncertain": ("достижение цели не определено: интервал прогноза охватывает цель", "secondary")}
+
+
+def pace(t: dict, ind):
+    """Before the due date: whether the target is on track by the due month — the month's value where the data
+    have it already, else the forecast at the current pace from the latest month with data (None without one)."""
+    span = E.data_span()
+    if span is None:
+        return None
+    due = t["due_date"].replace(day=1)
+    if due <= span[1]:  # the due month has data already: no forecast is needed
+        v = E.unit_value(t["code"], t["level"], t["unit_id"], Period("month", due, due), current_scope())
+        if v["value"] is None:
+            return None
+        ok = v["status"] == "good"
+        return dbc.Alert([html.B(f"К сроку: {'цель достигнута' if ok else 'цель пока не достигнута'}"),
+                          f" — за {fmt.month_name(due)} {fmt.number(v['value'], ind.decimals)} {ind.unit} при цели "
+                          f"{fmt.number(v['target'], ind.decimals)}."], color="success" if ok else "warning",
+                         id="task-forecast")
+    from metrics import forecast as F
+    try:
+        f = F.forecast(t["code"], t["level"], t["unit_id"], span[1], until=due, scope=current_scope())
+    except (LookupError, ValueError):
+        return None
+    if not f or f.get("reach") not in REACH or f.get("value") is None:
+        return None
+    verdict, color = REACH[f["reach"]]
+    interval = ""
+    if f.get("low") is not None and f.get("high") is not None:
+        interval = f" (интервал {fmt.number(f['low'], ind.decimals)} – {fmt.number(f['high'], ind.decimals)})"
+    return dbc.Alert([
+        html.Div([html.B(f"К сроку {fmt.date(t['due_date'])} при текущей динамике {verdict}"), "."]),
+        html.Div(f"Прогноз значения с начала года по {fmt.month_name(due)}: {fmt.number(f['value'], ind.decimals)} "
+                 f"{ind.unit}{interval} при цели {fmt.number(f.get('target'), ind.decimals)}; по данным по "
+                 f"{fmt.month_name(span[1])}. Метод: {f.get('method')}.", className="small"),
+    ], color=color, id="task-forecast")
 
 
 def _apply(state, changes=None, comment=None):

@@ -7,8 +7,9 @@ Method (shown on the rating page in Russian):
   (weights from the registry; an indicator without data is left out and the weights renormalised);
 - organisations are compared with peers of the same kind; an indicator enters the rating of a set of
   units when at least half of them have data for it (a children's polyclinic has no adult plan);
-- a unit whose data cannot be trusted (the completeness indicator below its threshold, or less
-  than the minimal share of the weight with data) is flagged and gets no place;
+- a unit whose data cannot be trusted (the completeness indicator below its threshold, its data-quality
+  score — ``metrics.dataquality.scores`` — below ``[rating] dq_min``, or less than the minimal share of the
+  weight with data) is flagged and gets no place; every unit's data-quality score is shown beside its place;
 - places go by the integral value rounded to 0.1, highest first; equal values share a place
   («1, 2, 2, 4»), listed by name; the change of place compares with the previous period;
 - the points a unit loses against 100 are the sum over indicators of weight share × (100 − score):
@@ -25,11 +26,13 @@ from core.periods import Period
 from data_access import units as U
 from data_access.cache import cached
 from data_access.scope import CITY, Scope, ScopeError
+from metrics import dataquality as DQ
 from metrics import scoring
 from metrics.evaluate import Context, children, registry
 from metrics.targets import targets_for
 
 FLAG_TEXT = {"incomplete": "данные неполные: полнота передачи СЭМД ниже порога",
+             "dq": "данным нельзя доверять: оценка качества данных ниже порога",
              "few": "мало показателей с данными"}
 
 
@@ -104,7 +107,10 @@ def applicable(cells: pd.DataFrame) -> pd.DataFrame:
     return cells[cells["code"].isin(have[have >= 0.5].index)]
 
 
-def _integral(cells: pd.DataFrame, unit_ids, cfg, completeness: pd.Series) -> pd.DataFrame:
+def _integral(cells: pd.DataFrame, unit_ids, cfg, completeness: pd.Series, dq: pd.Series | None = None) -> pd.DataFrame:
+    """Each unit's integral and group scores, and its trust flag: the completeness of the documents below its
+    threshold («incomplete»), the data-quality score ``dq`` below ``dq_min`` («dq»), too little weight with data
+    («few»), in that order."""
     c = cells[cells["score"].notna()].copy()
     total_w = cells.groupby("unit_id")["weight"].sum()
     c["ws"] = c["weight"] * c["score"]
@@ -116,8 +122,10 @@ def _integral(cells: pd.DataFrame, unit_ids, cfg, completeness: pd.Series) -> pd
         ga = part.groupby("unit_id").agg(ws=("ws", "sum"), w=("weight", "sum"))
         out[f"group_{g}"] = (ga["ws"] / ga["w"]).reindex(out.index)
     out["completeness"] = completeness.reindex(out.index)
+    out["dq_score"] = dq.reindex(out.index).astype(float) if dq is not None else np.nan
     flag = np.where(out["completeness"] < cfg.completeness_min, "incomplete",
-                    np.where(out["weight_share"] < cfg.min_weight_share, "few", ""))
+                    np.where(out["dq_score"] < cfg.dq_min, "dq",
+                             np.where(out["weight_share"] < cfg.min_weight_share, "few", "")))
     out["flag"] = flag
     return out
 
@@ -136,6 +144,16 @@ def _cells_for(level, period, parent, units, which: str) -> pd.DataFrame:
 
 
 MO_KIND_DEFAULT = "adult_polyclinic"
+
+
+def _data_quality(level: str, period: Period, parent: int | None, units: pd.Series) -> pd.DataFrame:
+    """The data-quality score and its reasons of every unit of the rating (indexed by unit_id), whatever the
+    person's scope, as the places are. A unit's score is its own (its reporting, its values against its own
+    baseline, its rules): the organisations of the rating's kind are scored alone (a scope of just them), not
+    every organisation of the city."""
+    scope = CITY if level == "district" else Scope(mos=frozenset(int(x) for x in units), label="рейтинг")
+    df = DQ.scores(period, level, parent, scope)
+    return df.set_index("unit_id")[["score", "reasons"]]
 
 
 @cached(timeout=600)
@@ -163,8 +181,11 @@ def compute(level: str, period: Period, parent: int | None = None, scope: Scope 
     cur_cells = applicable(_cells_for(level, period, parent, units, "cur"))
     prev_cells = _cells_for(level, period, parent, units, "prev")
     prev_cells = prev_cells[prev_cells["code"].isin(cur_cells["code"].unique())]
-    cur = _integral(cur_cells, units, cfg, comp_rows["value"])
-    prev = _integral(prev_cells, units, cfg, comp_rows["previous_value"])
+    dq = _data_quality(level, period, parent, units)
+    cur = _integral(cur_cells, units, cfg, comp_rows["value"], dq["score"])
+    cur["dq_reasons"] = dq["reasons"].reindex(cur.index).fillna("")
+    prev = _integral(prev_cells, units, cfg, comp_rows["previous_value"],
+                     _data_quality(level, period.previous(), parent, units)["score"])
     names = ulist.set_index("unit_id")["unit_name"]
     ranked = cur["integral"].where(cur["flag"] == "")
     cur["place"] = _places(ranked, names.reindex(cur.index))
@@ -208,7 +229,8 @@ def explain(r: Rating, unit_id: int) -> dict:
     top = [x for x in lines if x["lost"] == x["lost"] and x["lost"] > 0.05][:3]
     return {"unit_id": int(unit_id), "unit_name": row["unit_name"], "place": row["place"],
             "count": int(row["ranked_count"]), "integral": row["integral"], "target": row["integral_target"],
-            "flag": row["flag"], "lines": lines, "top": top}
+            "flag": row["flag"], "dq_score": None if pd.isna(row["dq_score"]) else float(row["dq_score"]),
+            "dq_reasons": row["dq_reasons"] or "", "lines": lines, "top": top}
 
 
 def group_trend(group: str, level: str, unit_id, last_month, n_months: int = 12, scope: Scope = CITY) -> pd.DataFrame:
