@@ -22,6 +22,15 @@ class ApiError(Exception):
         self.status, self.message = status, message
 
 
+def query_args(accepted: set[str]) -> dict:
+    """The query parameters, refused (400) when one is unknown — before anything else is looked at."""
+    from flask import request
+    a = request.args.to_dict()
+    if unknown := set(a) - accepted:
+        raise ApiError(400, f"Неизвестные параметры: {', '.join(sorted(unknown))}")
+    return a
+
+
 def error(status: int, message: str):
     resp = jsonify({"error": message, "status": status})
     resp.status_code = status

@@ -15,15 +15,14 @@ from flask import Response, jsonify, request
 
 from components import contract as CC
 from components import contract_sheet as CS
-from components.export import to_csv, to_xlsx
 from components.tablespec import TableParamError, build
 from data_access.contract import MARK_STATES
 from data_access.scope import ScopeError
 from security import audit_event, current_scope
 from services import contract as C
 
-from . import ApiError, blueprint, error
-from .exports import MIME, exports
+from . import ApiError, blueprint, error, query_args
+from .exports import MIME, exports, send_table
 from .tables import plain
 from .tasks import _body, _code
 
@@ -42,14 +41,6 @@ def _contract_error(e):
     return error(400, str(e))
 
 
-def _args(accepted: set[str]) -> dict:
-    """The query parameters, refused (400) when one is unknown — before anything else is looked at."""
-    a = request.args.to_dict()
-    if unknown := set(a) - accepted:
-        raise ApiError(400, f"Неизвестные параметры: {', '.join(sorted(unknown))}")
-    return a
-
-
 def _format(a: dict, allowed: tuple[str, ...]) -> str:
     f = a.pop("format", None) or "json"
     if f not in allowed:
@@ -64,17 +55,11 @@ def _rows(spec, extra: tuple[str, ...]) -> list[dict]:
 
 def _table(name: str, accepted: set[str], extra: tuple[str, ...], totals: bool = True):
     """A contract table as JSON (columns as on the screen, rows with their ids) or as the exported file."""
-    a = _args(accepted | {"format"})
+    a = query_args(accepted | {"format"})
     f = _format(a, ("json", "csv", "xlsx"))
     spec = build(name, a, current_scope())
     if f != "json":
-        records = [{c["id"]: r.get(c["id"]) for c in spec.columns} for r in spec.records]
-        body = to_csv(records, spec.columns) if f == "csv" else to_xlsx(records, spec.columns, spec.title, spec.subtitle)
-        audit_event("export", obj=f"table:{name}:{request.query_string.decode()[:150]}",
-                    details={"format": f, "rows": len(records), "via": "api"})
-        fname = name + "_" + "_".join(str(v) for v in spec.params.values() if v not in (None, ""))
-        return Response(body, mimetype=FILE_MIME[f],
-                        headers={"Content-Disposition": f'attachment; filename="{fname[:120]}.{f}"'})
+        return send_table(spec, name, f, via="api")
     out = {"title": spec.title, "subtitle": spec.subtitle, "params": spec.params,
            "columns": [{"id": c["id"], "name": c["name"]} for c in spec.columns], "rows": _rows(spec, extra)}
     if totals:
@@ -160,7 +145,7 @@ def sheet_file(view, sh, p, f: str, via: str) -> Response:
 @blueprint.get("/contract/sheet")
 def contract_sheet():
     """One person's sheet: ``mo``, ``person`` (personnel number), ``period``; ``format=json|xlsx|pdf``."""
-    a = _args({"mo", "person", "period", "format"})
+    a = query_args({"mo", "person", "period", "format"})
     f = _format(a, ("json", "xlsx", "pdf"))
     sh, view, p = CS.sheet_of(a)
     if f != "json":
@@ -236,7 +221,7 @@ def _scheme(code: str):
 
 @blueprint.get("/contract/schemes")
 def contract_schemes():
-    _args(set())
+    query_args(set())
     _scheme_access()
     return jsonify({"schemes": [scheme_info(s) for s in C.schemes()]})
 
@@ -245,7 +230,7 @@ def contract_schemes():
 def contract_scheme(code: str):
     """A scheme's versions (newest first) with each one's changes against the previous; ``version``: whose text
     to return (default the latest)."""
-    a = _args({"version"})
+    a = query_args({"version"})
     _scheme_access()
     s = _scheme(code)
     v = C.scheme_versions(code)

@@ -18,19 +18,18 @@ from __future__ import annotations
 
 import datetime as dt
 
-from flask import Response, jsonify, request
+from flask import jsonify
 
-from components.export import to_csv, to_xlsx
 from components.tablespec import build
 from core.periods import PeriodError, parse_period
 from data_access import units as U
 from data_access.scope import ScopeError
 from metrics import dataquality as DQ
 from metrics import evaluate as E
-from security import audit_event, current_scope, current_user
+from security import current_scope, current_user
 
-from . import ApiError, blueprint, error
-from .exports import MIME
+from . import ApiError, blueprint, error, query_args
+from .exports import send_table
 from .tables import plain
 from .tasks import _body, _code
 
@@ -49,31 +48,19 @@ def _dq_error(e):
     return error(400, str(e))
 
 
-def _args(accepted: set[str]) -> dict:
-    a = request.args.to_dict()
-    if unknown := set(a) - accepted:
-        raise ApiError(400, f"Неизвестные параметры: {', '.join(sorted(unknown))}")
-    return a
-
-
 @blueprint.get("/quality/data/<part>")
 def quality_data(part: str):
     """One table of the data-quality review as JSON (columns as on the screen, rows with their ids) or its file."""
     if part not in PARTS:
         raise ApiError(404, f"Раздела «{part}» нет; есть: {', '.join(PARTS)}")
-    a = _args({"level", "parent", "id", "period", "format"})
+    a = query_args({"level", "parent", "id", "period", "format"})
     f = a.pop("format", None) or "json"
     if f not in ("json", "csv", "xlsx"):
         raise ApiError(400, "format — одно из: json, csv, xlsx")
     name = PARTS[part]
     spec = build(name, a, current_scope())
     if f != "json":
-        records = [{c["id"]: r.get(c["id"]) for c in spec.columns} for r in spec.records]
-        body = to_csv(records, spec.columns) if f == "csv" else to_xlsx(records, spec.columns, spec.title, spec.subtitle)
-        audit_event("export", obj=f"table:{name}:{request.query_string.decode()[:150]}",
-                    details={"format": f, "rows": len(records), "via": "api"})
-        fname = name + "_" + "_".join(str(v) for v in spec.params.values() if v not in (None, ""))
-        return Response(body, mimetype=MIME[f], headers={"Content-Disposition": f'attachment; filename="{fname[:120]}.{f}"'})
+        return send_table(spec, name, f, via="api")
     extra = EXTRA[name]
     rows = [{**{c["id"]: plain(r.get(c["id"])) for c in spec.columns}, **{k: plain(r.get(k)) for k in extra if k in r}}
             for r in spec.records]
@@ -137,8 +124,8 @@ def _month(v: str | None, field: str) -> dt.date | None:
     return p.first
 
 
-def _forecast_args(code: str, accepted: set[str]) -> tuple[dict, dt.date, dt.date | None]:
-    a = _args(accepted)
+def _forecastquery_args(code: str, accepted: set[str]) -> tuple[dict, dt.date, dt.date | None]:
+    a = query_args(accepted)
     if code not in E.registry():
         raise ApiError(404, f"Показатель «{code[:40]}» не найден")
     span = E.data_span()
@@ -168,7 +155,7 @@ def forecast(code: str):
     """One unit's forecast: ``level`` (region, district, mo, doctor), ``id`` (none for the city), ``as_of`` (the
     last month of data used; default the latest), ``until`` (default the end of that year)."""
     from metrics import forecast as F
-    a, as_of, until = _forecast_args(code, {"level", "id", "as_of", "until"})
+    a, as_of, until = _forecastquery_args(code, {"level", "id", "as_of", "until"})
     level = a.get("level") or "region"
     if level not in U.CHILD_LEVEL:
         raise ApiError(400, f"level — одно из: {', '.join(U.CHILD_LEVEL)}")
@@ -185,7 +172,7 @@ def forecast(code: str):
 def forecast_units(code: str):
     """Every unit's forecast: the units of ``level`` (district, mo, doctor) under ``parent`` (none: the scope)."""
     from metrics import forecast as F
-    a, as_of, until = _forecast_args(code, {"level", "parent", "as_of", "until"})
+    a, as_of, until = _forecastquery_args(code, {"level", "parent", "as_of", "until"})
     level = a.get("level") or "district"
     if level not in ("district", "mo", "doctor"):
         raise ApiError(400, "level — одно из: district, mo, doctor")

@@ -20,12 +20,20 @@ def _error(status: int, message: str):
     return Response(message, status=status, mimetype="text/plain; charset=utf-8")
 
 
-def send(records, columns, fmt: str, filename: str, title: str, subtitle: str, what: str):
+def send(records, columns, fmt: str, filename: str, title: str, subtitle: str, what: str, via: str | None = None):
     if fmt not in MIME:
         return _error(400, "Формат выгрузки — csv или xlsx")
     body = to_csv(records, columns) if fmt == "csv" else to_xlsx(records, columns, title, subtitle)
-    audit_event("export", obj=what, details={"format": fmt, "rows": len(records)})
+    audit_event("export", obj=what, details={"format": fmt, "rows": len(records)} | ({"via": via} if via else {}))
     return Response(body, mimetype=MIME[fmt], headers={"Content-Disposition": f'attachment; filename="{filename}.{fmt}"'})
+
+
+def send_table(spec, name: str, fmt: str, via: str | None = None):
+    """A built on-screen table as its CSV or XLSX file: the screen's columns, order and rounding, audited."""
+    records = [{c["id"]: r.get(c["id"]) for c in spec.columns} for r in spec.records]
+    filename = name + "_" + "_".join(str(v) for v in spec.params.values() if v not in (None, ""))
+    return send(records, spec.columns, fmt, filename.replace("/", "-")[:120], spec.title, spec.subtitle,
+                f"table:{name}:{request.query_string.decode()[:150]}", via)
 
 
 @exports.get("/indicator.<fmt>")
@@ -71,7 +79,4 @@ def table(name: str, fmt: str):
     except ScopeError as exc:
         audit_event("forbidden", obj=str(exc), details={"unit": getattr(exc, "unit", None)})
         return _error(403, str(exc))
-    records = [{c["id"]: r.get(c["id"]) for c in spec.columns} for r in spec.records]
-    filename = name + "_" + "_".join(str(v) for v in spec.params.values() if v not in (None, ""))
-    return send(records, spec.columns, fmt, filename.replace("/", "-")[:120], spec.title, spec.subtitle,
-                f"table:{name}:{request.query_string.decode()[:150]}")
+    return send_table(spec, name, fmt)

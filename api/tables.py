@@ -6,12 +6,12 @@ import datetime as dt
 from functools import partial
 
 import numpy as np
-from flask import jsonify, request
+from flask import jsonify
 
 from components.tablespec import build
 from security import current_scope
 
-from . import ApiError, blueprint
+from . import ApiError, blueprint, query_args
 
 # subject → (part → table builder, accepted query parameters)
 SUBJECTS = {
@@ -65,10 +65,7 @@ def subject_table(subject: str, part: str):
     parts, accepted = SUBJECTS[subject]
     if part not in parts:
         raise ApiError(404, f"Раздела «{part}» нет; есть: {', '.join(parts)}")
-    a = request.args.to_dict()
-    if unknown := set(a) - accepted:
-        raise ApiError(400, f"Неизвестные параметры: {', '.join(sorted(unknown))}")
-    return jsonify(table_json(build(parts[part], a, current_scope())))
+    return jsonify(table_json(build(parts[part], query_args(accepted), current_scope())))
 
 
 for _subject in SUBJECTS:

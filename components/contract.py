@@ -297,6 +297,21 @@ def problem(message: str, href: str | None = None, label: str = "Открыть 
     return dbc.Alert(body, color=color, id=ident)
 
 
+def totals_row(tot: "Totals", persons: str, payroll_href: str, payroll_id: str, payroll_note: str) -> dbc.Row:
+    """The totals above a staff or heads table (persons, average share, disputed) and the payroll button."""
+    return dbc.Row([
+        figure(persons, fmt.number(tot.persons), "contract-persons", tot.scored_text),
+        figure("Средняя доля премии", fmt.percent(tot.average_share) if tot.average_share is not None else "—",
+               "contract-average", "среди оценённых", "success"),
+        figure("Не согласны с оценкой", fmt.number(tot.disputed), "contract-disputed", "отметки кадровой службы",
+               "danger" if tot.disputed else "secondary"),
+        dbc.Col(html.Div([
+            html.A([html.I(className="bi bi-file-earmark-excel me-1"), "Выгрузка для расчёта зарплаты"],
+                   href=payroll_href, className="btn btn-primary", id=payroll_id),
+            html.Div(payroll_note, className="small text-muted mt-1")]), xs=12, md=3, className="mb-3"),
+    ])
+
+
 def figure(label: str, value: str, ident: str, note: str | None = None, color: str = "primary") -> dbc.Col:
     """A total above a table: a label and a large value."""
     return dbc.Col(dbc.Card(dbc.CardBody([

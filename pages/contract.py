@@ -17,7 +17,6 @@ from components.guard import scoped
 from components.period import ids, page_state, url
 from components.shell import NAV
 from components.tablespec import TableParamError, build, section
-from core import fmt
 from data_access import units as U
 from security import current_scope
 from security.roles import ROLES
@@ -74,20 +73,10 @@ def _layout(params: dict):
     except TableParamError as exc:
         return html.Div(head + [CC.problem(str(exc), url("/contract", {"mo": mo.id}))])
     tot = CC.totals(spec.records)
-    figures = dbc.Row([
-        CC.figure("Сотрудников", fmt.number(tot.persons), "contract-persons",
-                  tot.scored_text),
-        CC.figure("Средняя доля премии", fmt.percent(tot.average_share) if tot.average_share is not None else "—",
-                  "contract-average", "среди оценённых", "success"),
-        CC.figure("Не согласны с оценкой", fmt.number(tot.disputed), "contract-disputed", "отметки кадровой службы",
-                  "danger" if tot.disputed else "secondary"),
-        dbc.Col(html.Div([
-            html.A([html.I(className="bi bi-file-earmark-excel me-1"), "Выгрузка для расчёта зарплаты"],
-                   href=f"/export/table/contract-payroll.xlsx?{urlencode({'mo': mo.id, 'period': p.key})}",
-                   className="btn btn-primary", id="contract-payroll"),
-            html.Div("XLSX: табельный номер, ФИО, должность, организация, период, баллы, доля премии — строка на "
-                     "сотрудника", className="small text-muted mt-1")]), xs=12, md=3, className="mb-3"),
-    ])
+    figures = CC.totals_row(
+        tot, "Сотрудников", f"/export/table/contract-payroll.xlsx?{urlencode({'mo': mo.id, 'period': p.key})}",
+        "contract-payroll", "XLSX: табельный номер, ФИО, должность, организация, период, баллы, доля премии — строка на "
+        "сотрудника")
     styles = [{"if": {"column_id": "full_name"}, "color": "#0d6efd", "cursor": "pointer"},
               {"if": {"filter_query": '{disputed} = "не согласен"', "column_id": "disputed"},
                "backgroundColor": "#f8d7da", "fontWeight": 600},

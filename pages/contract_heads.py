@@ -17,7 +17,6 @@ from components.guard import scoped
 from components.period import ids, page_state, url
 from components.shell import NAV
 from components.tablespec import TableParamError, build, section
-from core import fmt
 from data_access import units as U
 from security import current_scope
 
@@ -57,21 +56,11 @@ def _layout(params: dict):
     ], className="g-2 align-items-center justify-content-lg-end")
     tot = CC.totals(spec.records)
     payroll = {"period": p.key, "district": district.id if district else None}
-    figures = dbc.Row([
-        CC.figure("Руководителей", fmt.number(tot.persons), "contract-persons",
-                  tot.scored_text),
-        CC.figure("Средняя доля премии", fmt.percent(tot.average_share) if tot.average_share is not None else "—",
-                  "contract-average", "среди оценённых", "success"),
-        CC.figure("Не согласны с оценкой", fmt.number(tot.disputed), "contract-disputed", "отметки кадровой службы",
-                  "danger" if tot.disputed else "secondary"),
-        dbc.Col(html.Div([
-            html.A([html.I(className="bi bi-file-earmark-excel me-1"), "Выгрузка для расчёта зарплаты"],
-                   href="/export/table/contract-payroll-heads.xlsx?"
-                        + urlencode({k: v for k, v in payroll.items() if v is not None}),
-                   className="btn btn-primary", id="contract-heads-payroll"),
-            html.Div("XLSX: строка на руководителя — табельный номер, ФИО, должность, организация, период, баллы, "
-                     "доля премии", className="small text-muted mt-1")]), xs=12, md=3, className="mb-3"),
-    ])
+    figures = CC.totals_row(
+        tot, "Руководителей",
+        "/export/table/contract-payroll-heads.xlsx?" + urlencode({k: v for k, v in payroll.items() if v is not None}),
+        "contract-heads-payroll", "XLSX: строка на руководителя — табельный номер, ФИО, должность, организация, "
+        "период, баллы, доля премии")
     crit_cols = [c["id"] for c in spec.columns if c["id"].startswith("c_")]
     styles = [{"if": {"column_id": "full_name"}, "color": "#0d6efd", "cursor": "pointer"},
               {"if": {"filter_query": '{disputed} = "не согласен"', "column_id": "disputed"},
